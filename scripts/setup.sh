@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Install the Debian packages Chronik needs, when they are missing.
+#   scripts/setup.sh build   packages to build the libraries and the server
+#   scripts/setup.sh test    the above + what the test suite needs
+#   scripts/setup.sh bench   the above + what the benchmarks compare against
+# The package lists below are the single source of truth; README and CI
+# call this script. Must run as root (or with sudo available) on Debian 12.
+set -euo pipefail
+
+BUILD_PKGS=(
+  meson ninja-build pkg-config gcc python3
+  libuv1-dev zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev
+  libmbedtls-dev libcurl4-openssl-dev libjansson-dev
+)
+TEST_PKGS=(
+  libcmocka-dev g++ binutils abigail-tools
+  kcat librdkafka-dev python3-kafka python3-confluent-kafka
+)
+BENCH_PKGS=(
+  zstd lz4 fio clang libclang-rt-14-dev
+)
+
+mode=${1:-build}
+case "$mode" in
+  build) want=("${BUILD_PKGS[@]}") ;;
+  test) want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}") ;;
+  bench) want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+  -h|--help) sed -n '3,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "setup.sh: unknown mode '$mode' (build, test or bench)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "setup.sh: need root to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+echo "setup.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >&2
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
