@@ -17,6 +17,14 @@ extern "C" {
 /** Marks a declaration exported from libchronik-protocol. */
 #define CHRONIK_PROTOCOL_API CHRONIK_EXPORT_
 
+#ifdef __cplusplus
+}
+#endif
+#include <chronik/protocol_records.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /**
  * ABI version of the loaded library, packed as CHRONIK_PROTOCOL_VERSION.
  * Thread-safe.
