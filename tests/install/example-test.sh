@@ -14,6 +14,8 @@
 #   MESON         meson command (default: meson on PATH)
 #   RUN_WRAPPER   prefix for running the program (e.g. "valgrind -q")
 #   KEEP_TMP=1    keep the temporary install tree and print its path
+# The program runs in the caller's directory with EXAMPLE_SCRATCH_DIR set to
+# an empty temporary directory it may use.
 set -euo pipefail
 if [ $# -lt 3 ]; then
   sed -n '3,8p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -64,7 +66,9 @@ echo "$cmd"
 ${CC:-cc} -std=c11 -Wall -Wextra -Werror ${EXTRA_CFLAGS:-} -o "$tmp/example" \
   "$src" $flags ${EXTRA_LIBS:-} -pthread
 
-cd "$tmp"
+# A scratch directory the program may use; removed with the rest.
+mkdir -p "$tmp/scratch"
+export EXAMPLE_SCRATCH_DIR="$tmp/scratch"
 # shellcheck disable=SC2086
 # Only the installed tree: meson points LD_LIBRARY_PATH at the build dirs.
 LD_LIBRARY_PATH="$root_libdir" \
