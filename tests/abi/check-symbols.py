@@ -197,7 +197,11 @@ def declared_name(decl):
 def parse_headers(paths, macro):
     """Return ({name: 'file:line'}, [errors])."""
     found, errors = {}, []
-    mre = re.compile(r'\b' + re.escape(macro) + r'\b')
+    # CHRONIK_<LIB>_API, and CHRONIK_<LIB>_EXPERIMENTAL_API should the
+    # experimental header use its own marker.
+    exp = macro[:-len('_API')] + '_EXPERIMENTAL_API' \
+        if macro.endswith('_API') else macro
+    mre = re.compile(r'\b(?:%s|%s)\b' % (re.escape(macro), re.escape(exp)))
     for path in paths:
         with open(path, encoding='utf-8') as f:
             text = strip_preprocessor(strip_comments(f.read()))
