@@ -525,6 +525,8 @@ static int zstd_decompress(void **out, size_t *out_len, const uint8_t *in,
 			rc = CHRONIK_ECODEC;
 			break;
 		}
+		if (zrc == 0 && ib.pos == ib.size)
+			break; /* a frame just ended with the input */
 		if (ib.pos == ib.size && ob.pos < ob.size) {
 			/* All input used and the output not full: done,
 			 * unless a frame is unfinished. */
