@@ -1,0 +1,1105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Handle lifetime, appends, the group-commit writer thread, waiting,
+ * checkpoints and stats. Recovery is in recover.c, readers in reader.c. */
+#include "wal_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+
+/* ---- small helpers ---- */
+
+uint64_t chronik_wal__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void chronik_wal__set_error(chronik_wal *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&w->err_lock);
+	va_start(ap, fmt);
+	vsnprintf(w->err, sizeof w->err, fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&w->err_lock);
+}
+
+void chronik_wal__log(chronik_wal *w, int level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!w->opts.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	w->opts.log(level, msg, w->opts.userdata);
+}
+
+void chronik_wal__seg_name(char *buf, size_t n, uint64_t base)
+{
+	snprintf(buf, n, "%020llu.wal", (unsigned long long)base);
+}
+
+int chronik_wal__seg_parse_name(const char *name, uint64_t *base)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(name[i] - '0');
+	}
+	if (strcmp(name + 20, ".wal") != 0)
+		return 0;
+	*base = v;
+	return 1;
+}
+
+char *chronik_wal__seg_path(const chronik_wal *w, uint64_t base)
+{
+	size_t n = strlen(w->dir) + 32;
+	char *p = malloc(n);
+	char name[32];
+
+	if (!p)
+		return NULL;
+	chronik_wal__seg_name(name, sizeof name, base);
+	snprintf(p, n, "%s/%s", w->dir, name);
+	return p;
+}
+
+void chronik_wal__seg_header(uint8_t *hdr, uint64_t base, uint64_t size)
+{
+	memset(hdr, 0, WAL_SEG_HDR_SIZE);
+	memcpy(hdr, WAL_SEG_MAGIC, 8);
+	wal__put32(hdr + 8, WAL_FORMAT_VERSION);
+	wal__put32(hdr + 12, WAL_SEG_HDR_SIZE);
+	wal__put64(hdr + 16, base);
+	wal__put64(hdr + 24, size);
+	wal__put32(hdr + 60, chronik_util_crc32c(0, hdr, 60));
+}
+
+uint32_t chronik_wal__rec_crc(uint32_t payload_crc, const uint8_t *hdr)
+{
+	return chronik_util_crc32c(payload_crc, hdr + 4, WAL_REC_HDR_SIZE - 4);
+}
+
+size_t chronik_wal__rec_check(const uint8_t *p, size_t avail,
+			      uint64_t expect_lsn)
+{
+	uint32_t len;
+	uint32_t crc;
+
+	if (avail < WAL_REC_HDR_SIZE)
+		return 0;
+	if (wal__get64(p + 8) != expect_lsn)
+		return 0;
+	len = wal__get32(p + 4);
+	if (len > CHRONIK_WAL_MAX_RECORD ||
+	    (size_t)len > avail - WAL_REC_HDR_SIZE)
+		return 0;
+	if (p[18] != 0 || p[19] != 0)
+		return 0;
+	crc = chronik_util_crc32c(0, p + WAL_REC_HDR_SIZE, len);
+	if (chronik_wal__rec_crc(crc, p) != wal__get32(p))
+		return 0;
+	return WAL_REC_HDR_SIZE + (size_t)len;
+}
+
+static unsigned int log2_bucket(uint64_t v)
+{
+	unsigned int b = 0;
+
+	while (v > 1 && b < CHRONIK_WAL_HIST_BUCKETS - 1) {
+		v >>= 1;
+		b++;
+	}
+	return b;
+}
+
+/* ---- default I/O ---- */
+
+static ssize_t sys_pwrite(void *ctx, int fd, const void *buf, size_t n,
+			  off_t off)
+{
+	ssize_t r;
+
+	(void)ctx;
+	do
+		r = pwrite(fd, buf, n, off);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
+static int sys_sync(void *ctx, int fd, int full)
+{
+	(void)ctx;
+	if ((full ? fsync(fd) : fdatasync(fd)) != 0)
+		return -errno;
+	return 0;
+}
+
+static int sys_fallocate(void *ctx, int fd, off_t len)
+{
+	int r;
+
+	(void)ctx;
+	if (fallocate(fd, 0, 0, len) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != ENOSYS)
+		return -errno;
+	r = posix_fallocate(fd, 0, len);
+	return -r;
+}
+
+/* Write all of buf at off through the hooks. */
+static int io_write_all(chronik_wal *w, int fd, const uint8_t *buf, size_t n,
+			uint64_t off)
+{
+	while (n > 0) {
+		ssize_t r = w->io.pwrite(w->io.ctx, fd, buf, n, (off_t)off);
+
+		if (r < 0)
+			return (int)r;
+		if (r == 0)
+			return -EIO;
+		buf += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+/* ---- options and profiles ---- */
+
+static const char *const profile_names[] = {"low", "medium", "high",
+					    "ultra"};
+
+CHRONIK_WAL_API int chronik_wal_options_init(chronik_wal_options *opts,
+					     unsigned int version)
+{
+	static const chronik_wal_options defaults = CHRONIK_WAL_OPTIONS_INIT;
+
+	if (!opts)
+		return CHRONIK_EARG;
+	if (version != 1)
+		return CHRONIK_EVERSION;
+	*opts = defaults;
+	opts->version = version;
+	return 0;
+}
+
+CHRONIK_WAL_API int chronik_wal_profile_parse(enum chronik_wal_profile *out,
+					      const char *name)
+{
+	if (!out || !name)
+		return CHRONIK_EARG;
+	for (unsigned int i = 0; i < 4; i++) {
+		if (strcasecmp(name, profile_names[i]) == 0) {
+			*out = (enum chronik_wal_profile)i;
+			return 0;
+		}
+	}
+	return CHRONIK_EARG;
+}
+
+CHRONIK_WAL_API const char *chronik_wal_profile_name(
+	enum chronik_wal_profile profile)
+{
+	if ((unsigned int)profile < 4)
+		return profile_names[profile];
+	return "unknown";
+}
+
+static struct wal_profile_params profile_params(enum chronik_wal_profile p)
+{
+	struct wal_profile_params r;
+
+	switch (p) {
+	case CHRONIK_WAL_PROFILE_LOW:
+		r.max_batch = 256 * 1024;
+		r.target = 0;
+		r.linger_ns = 0;
+		break;
+	case CHRONIK_WAL_PROFILE_HIGH:
+		r.max_batch = 4 * 1024 * 1024;
+		r.target = 256 * 1024;
+		r.linger_ns = 500000;
+		break;
+	case CHRONIK_WAL_PROFILE_ULTRA:
+		r.max_batch = 16 * 1024 * 1024;
+		r.target = 1024 * 1024;
+		r.linger_ns = 2000000;
+		break;
+	case CHRONIK_WAL_PROFILE_MEDIUM:
+	default:
+		r.max_batch = 1024 * 1024;
+		r.target = 64 * 1024;
+		r.linger_ns = 100000;
+		break;
+	}
+	return r;
+}
+
+/* ---- queue ---- */
+
+static int queue_reserve(struct wal_queue *q, size_t bytes)
+{
+	if (q->len + bytes > q->cap) {
+		size_t cap = q->cap ? q->cap : 256 * 1024;
+		uint8_t *b;
+
+		while (cap < q->len + bytes)
+			cap *= 2;
+		b = realloc(q->buf, cap);
+		if (!b)
+			return -ENOMEM;
+		q->buf = b;
+		q->cap = cap;
+	}
+	if (q->n == q->ncap) {
+		size_t ncap = q->ncap ? q->ncap * 2 : 1024;
+		struct wal_entry *e = realloc(q->ent, ncap * sizeof *e);
+
+		if (!e)
+			return -ENOMEM;
+		q->ent = e;
+		q->ncap = ncap;
+	}
+	return 0;
+}
+
+static void queue_free(struct wal_queue *q)
+{
+	free(q->buf);
+	free(q->ent);
+	memset(q, 0, sizeof *q);
+}
+
+/* Call the callbacks of entries [i, n) with status. No lock held. */
+static void complete_entries(const struct wal_entry *e, size_t i, size_t n,
+			     int status)
+{
+	for (; i < n; i++)
+		if (e[i].cb)
+			e[i].cb(e[i].lsn, status, e[i].ud);
+}
+
+static void signal_event(chronik_wal *w)
+{
+	uint64_t one = 1;
+	ssize_t r;
+
+	do
+		r = write(w->event_fd, &one, sizeof one);
+	while (r < 0 && errno == EINTR);
+	/* EAGAIN means the counter is already huge, hence readable. */
+}
+
+/* ---- segments ---- */
+
+/* Called by the writer (or open) to make a new active segment starting at
+ * base. Header and preallocation are synced, then the directory entry. */
+static int seg_create(chronik_wal *w, uint64_t base)
+{
+	uint8_t hdr[WAL_SEG_HDR_SIZE];
+	char name[32];
+	int fd, r;
+	int do_sync = w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE;
+
+	chronik_wal__seg_name(name, sizeof name, base);
+	fd = openat(w->dir_fd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0644);
+	if (fd < 0) {
+		r = -errno;
+		chronik_wal__set_error(w, "create segment %s/%s: %s", w->dir,
+				       name, strerror(-r));
+		return r;
+	}
+	r = w->io.fallocate(w->io.ctx, fd, (off_t)w->segment_size);
+	if (r < 0) {
+		chronik_wal__set_error(w, "preallocate %s/%s: %s", w->dir,
+				       name, strerror(-r));
+		goto fail;
+	}
+	chronik_wal__seg_header(hdr, base, w->segment_size);
+	r = io_write_all(w, fd, hdr, sizeof hdr, 0);
+	if (r < 0) {
+		chronik_wal__set_error(w, "write header %s/%s: %s", w->dir,
+				       name, strerror(-r));
+		goto fail;
+	}
+	if (do_sync) {
+		r = w->io.sync(w->io.ctx, fd, 1);
+		if (r == 0 && fsync(w->dir_fd) != 0)
+			r = -errno;
+		if (r < 0) {
+			chronik_wal__set_error(w, "sync new segment %s/%s: %s",
+					       w->dir, name, strerror(-r));
+			goto fail;
+		}
+	}
+	if (w->seg_fd >= 0)
+		close(w->seg_fd);
+	w->seg_fd = fd;
+	w->seg_off = WAL_SEG_HDR_SIZE;
+	w->seg_cap = w->segment_size;
+	w->seg_base = base;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->nsegs == w->segs_cap) {
+		size_t cap = w->segs_cap ? w->segs_cap * 2 : 16;
+		struct wal_seg *s = realloc(w->segs, cap * sizeof *s);
+
+		if (!s) {
+			pthread_mutex_unlock(&w->lock);
+			return -ENOMEM; /* fd kept as active; harmless */
+		}
+		w->segs = s;
+		w->segs_cap = cap;
+	}
+	w->segs[w->nsegs++].base_lsn = base;
+	w->st.segments_created++;
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+fail:
+	close(fd);
+	unlinkat(w->dir_fd, name, 0);
+	return r;
+}
+
+/* ---- writer thread ---- */
+
+/* Enter the failed state: no further append is accepted, nothing queued
+ * will ever be acknowledged. Called by the writer with no lock held. The
+ * entries [i, n) of the writer's own batch are failed by the caller. */
+static void writer_fail(chronik_wal *w, int err)
+{
+	struct wal_queue q;
+
+	pthread_mutex_lock(&w->lock);
+	if (!w->failed) {
+		w->failed = err;
+		atomic_store(&w->status, err);
+	}
+	q = w->q;
+	memset(&w->q, 0, sizeof w->q);
+	pthread_cond_broadcast(&w->cv_durable);
+	pthread_cond_broadcast(&w->cv_space);
+	pthread_mutex_unlock(&w->lock);
+	complete_entries(q.ent, 0, q.n, err);
+	queue_free(&q);
+	signal_event(w);
+	chronik_wal__log(w, 0, "wal %s: failed: %s (%s)", w->dir,
+			 chronik_strerror(err), w->err);
+	if (w->opts.on_commit)
+		w->opts.on_commit(w, atomic_load(&w->durable_lsn), err,
+				  w->opts.userdata);
+}
+
+/* Write and sync the records of b (owned by the writer). */
+static int write_batch(chronik_wal *w, struct wal_queue *b)
+{
+	size_t i = 0;
+	int do_sync = w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE;
+	int full = w->opts.sync_mode == CHRONIK_WAL_SYNC_FULL;
+
+	while (i < b->n) {
+		size_t j = i, bytes = 0;
+		uint64_t room, t0, t1;
+		uint8_t *last;
+		int r;
+
+		if (w->seg_fd < 0 ||
+		    w->seg_off + b->ent[i].flen > w->seg_cap) {
+			r = seg_create(w, b->ent[i].lsn);
+			if (r < 0) {
+				complete_entries(b->ent, i, b->n, r);
+				return r;
+			}
+		}
+		room = w->seg_cap - w->seg_off;
+		while (j < b->n && bytes + b->ent[j].flen <= room &&
+		       (j == i || bytes + b->ent[j].flen <= w->prof.max_batch))
+			bytes += b->ent[j++].flen;
+		/* Mark the last record of this write so recovery can tell a
+		 * torn last write from damage to an earlier, synced one. */
+		last = b->buf + b->ent[j - 1].off;
+		last[17] |= WAL_REC_BATCH_END;
+		wal__put32(last, chronik_wal__rec_crc(b->ent[j - 1].pcrc, last));
+
+		r = io_write_all(w, w->seg_fd, b->buf + b->ent[i].off, bytes,
+				 w->seg_off);
+		if (r < 0) {
+			chronik_wal__set_error(w,
+				"write %zu bytes at offset %llu of segment "
+				"%020llu.wal: %s", bytes,
+				(unsigned long long)w->seg_off,
+				(unsigned long long)w->seg_base, strerror(-r));
+			complete_entries(b->ent, i, b->n, r);
+			return r;
+		}
+		t0 = chronik_wal__now_ns();
+		if (do_sync) {
+			r = w->io.sync(w->io.ctx, w->seg_fd, full);
+			if (r < 0) {
+				/* Never retried: after a failed fsync the
+				 * kernel may have dropped the dirty pages, so
+				 * a later success would prove nothing. */
+				chronik_wal__set_error(w,
+					"%s of segment %020llu.wal: %s",
+					full ? "fsync" : "fdatasync",
+					(unsigned long long)w->seg_base,
+					strerror(-r));
+				complete_entries(b->ent, i, b->n, r);
+				return r;
+			}
+		}
+		t1 = chronik_wal__now_ns();
+		w->seg_off += bytes;
+
+		pthread_mutex_lock(&w->lock);
+		atomic_store_explicit(&w->durable_lsn, b->ent[j - 1].lsn,
+				      memory_order_release);
+		w->st.batches++;
+		w->st.bytes_written += bytes;
+		if (j - i > w->st.batch_records_max)
+			w->st.batch_records_max = j - i;
+		w->st.batch_records_hist[log2_bucket(j - i)]++;
+		if (do_sync) {
+			uint64_t ns = t1 - t0;
+
+			w->st.syncs++;
+			w->st.sync_ns_total += ns;
+			if (ns > w->st.sync_ns_max)
+				w->st.sync_ns_max = ns;
+			w->st.sync_us_hist[log2_bucket(ns / 1000)]++;
+		}
+		pthread_cond_broadcast(&w->cv_durable);
+		pthread_mutex_unlock(&w->lock);
+		signal_event(w);
+		complete_entries(b->ent, i, j, 0);
+		if (w->opts.on_commit)
+			w->opts.on_commit(w, b->ent[j - 1].lsn, 0,
+					  w->opts.userdata);
+		i = j;
+	}
+	return 0;
+}
+
+static void *writer_main(void *arg)
+{
+	chronik_wal *w = arg;
+	int busy = 0;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct wal_queue b;
+		int r;
+
+		if (w->q.n == 0) {
+			busy = 0;
+			while (w->q.n == 0 && !w->closing) {
+				w->writer_waiting = 1;
+				pthread_cond_wait(&w->cv_work, &w->lock);
+			}
+			w->writer_waiting = 0;
+			if (w->q.n == 0)
+				break; /* closing and drained */
+		}
+		if (busy && w->prof.linger_ns && !w->closing &&
+		    w->q.len < w->prof.target) {
+			/* Busy: let the next batch grow a little. */
+			uint64_t end = chronik_wal__now_ns() + w->prof.linger_ns;
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (long)w->prof.linger_ns;
+			while (ts.tv_nsec >= 1000000000L) {
+				ts.tv_nsec -= 1000000000L;
+				ts.tv_sec++;
+			}
+			while (w->q.len < w->prof.target && !w->closing &&
+			       chronik_wal__now_ns() < end) {
+				w->writer_waiting = 2;
+				if (pthread_cond_timedwait(&w->cv_work,
+							   &w->lock, &ts))
+					break;
+			}
+			w->writer_waiting = 0;
+		}
+		b = w->q;
+		w->q = w->spare;
+		w->q.len = 0;
+		w->q.n = 0;
+		w->st.queued_bytes = 0;
+		pthread_cond_broadcast(&w->cv_space);
+		pthread_mutex_unlock(&w->lock);
+
+		r = write_batch(w, &b);
+
+		pthread_mutex_lock(&w->lock);
+		w->spare = b;
+		if (r < 0) {
+			pthread_mutex_unlock(&w->lock);
+			writer_fail(w, r);
+			pthread_mutex_lock(&w->lock);
+			while (!w->closing)
+				pthread_cond_wait(&w->cv_work, &w->lock);
+			break;
+		}
+		busy = 1;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* ---- open / close ---- */
+
+static void wal_free(chronik_wal *w)
+{
+	if (!w)
+		return;
+	if (w->seg_fd >= 0)
+		close(w->seg_fd);
+	if (w->event_fd >= 0)
+		close(w->event_fd);
+	if (w->lock_fd >= 0)
+		close(w->lock_fd);
+	if (w->dir_fd >= 0)
+		close(w->dir_fd);
+	queue_free(&w->q);
+	queue_free(&w->spare);
+	pthread_mutex_destroy(&w->lock);
+	pthread_mutex_destroy(&w->ckpt_lock);
+	pthread_mutex_destroy(&w->err_lock);
+	pthread_cond_destroy(&w->cv_work);
+	pthread_cond_destroy(&w->cv_space);
+	pthread_cond_destroy(&w->cv_durable);
+	free(w->segs);
+	free(w->corrupt_file);
+	free(w->dir);
+	free(w);
+}
+
+static int open_dir(chronik_wal *w)
+{
+	int r;
+
+	w->dir_fd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w->dir_fd < 0 && errno == ENOENT) {
+		if (w->opts.flags & CHRONIK_WAL_OPEN_NO_CREATE) {
+			chronik_wal__set_error(w, "%s: no WAL here", w->dir);
+			return CHRONIK_ENOTFOUND;
+		}
+		if (mkdir(w->dir, 0755) != 0 && errno != EEXIST) {
+			r = -errno;
+			chronik_wal__set_error(w, "mkdir %s: %s", w->dir,
+					       strerror(-r));
+			return r;
+		}
+		w->dir_fd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (w->dir_fd < 0) {
+		r = -errno;
+		chronik_wal__set_error(w, "open %s: %s", w->dir, strerror(-r));
+		return r;
+	}
+	w->lock_fd = openat(w->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC,
+			    0644);
+	if (w->lock_fd < 0) {
+		r = -errno;
+		chronik_wal__set_error(w, "open %s/LOCK: %s", w->dir,
+				       strerror(-r));
+		return r;
+	}
+	if (flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		r = -errno;
+		chronik_wal__set_error(w, "lock %s/LOCK: %s (in use?)",
+				       w->dir, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int chronik_wal__open_io(chronik_wal **out, const chronik_wal_options *opts,
+			 const struct chronik_wal__io *io)
+{
+	chronik_wal *w;
+	int r;
+
+	if (!out)
+		return CHRONIK_EARG;
+	*out = NULL;
+	if (!opts)
+		return CHRONIK_EARG;
+	if (opts->version != CHRONIK_WAL_OPTIONS_VERSION)
+		return CHRONIK_EVERSION;
+	if (!opts->dir || !opts->dir[0] ||
+	    (unsigned int)opts->profile > CHRONIK_WAL_PROFILE_ULTRA ||
+	    (unsigned int)opts->sync_mode > CHRONIK_WAL_SYNC_NONE ||
+	    (opts->segment_size && opts->segment_size < WAL_MIN_SEGMENT_SIZE) ||
+	    (opts->flags & ~(CHRONIK_WAL_OPEN_SALVAGE |
+			     CHRONIK_WAL_OPEN_NO_CREATE)))
+		return CHRONIK_EARG;
+
+	w = calloc(1, sizeof *w);
+	if (!w)
+		return -ENOMEM;
+	w->dir_fd = w->lock_fd = w->event_fd = w->seg_fd = -1;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_mutex_init(&w->ckpt_lock, NULL);
+	pthread_mutex_init(&w->err_lock, NULL);
+	pthread_cond_init(&w->cv_work, NULL);
+	pthread_cond_init(&w->cv_space, NULL);
+	pthread_cond_init(&w->cv_durable, NULL);
+	w->opts = *opts;
+	w->dir = strdup(opts->dir);
+	if (!w->dir) {
+		wal_free(w);
+		return -ENOMEM;
+	}
+	w->opts.dir = w->dir;
+	w->io.pwrite = io && io->pwrite ? io->pwrite : sys_pwrite;
+	w->io.sync = io && io->sync ? io->sync : sys_sync;
+	w->io.fallocate = io && io->fallocate ? io->fallocate : sys_fallocate;
+	w->io.ctx = io ? io->ctx : NULL;
+	w->prof = profile_params(opts->profile);
+	w->segment_size = opts->segment_size ? opts->segment_size
+					     : CHRONIK_WAL_DEFAULT_SEGMENT_SIZE;
+	w->max_queued = opts->max_queued_bytes ? opts->max_queued_bytes
+					       : (size_t)64 * 1024 * 1024;
+	if (w->max_queued < 2 * w->prof.max_batch)
+		w->max_queued = 2 * w->prof.max_batch;
+	w->st.version = CHRONIK_WAL_STATS_VERSION;
+	w->rec.version = CHRONIK_WAL_RECOVERY_VERSION;
+	*out = w;
+
+	r = open_dir(w);
+	if (r < 0)
+		goto failed;
+	w->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->event_fd < 0) {
+		r = -errno;
+		chronik_wal__set_error(w, "eventfd: %s", strerror(-r));
+		goto failed;
+	}
+	r = chronik_wal__recover(w);
+	if (r < 0)
+		goto failed;
+	r = pthread_create(&w->thread, NULL, writer_main, w);
+	if (r != 0) {
+		r = -r;
+		chronik_wal__set_error(w, "pthread_create: %s", strerror(-r));
+		goto failed;
+	}
+	w->thread_started = 1;
+	return 0;
+failed:
+	w->failed = r;
+	atomic_store(&w->status, r);
+	w->closing = 1;
+	return r;
+}
+
+CHRONIK_WAL_API int chronik_wal_open(chronik_wal **out,
+				     const chronik_wal_options *opts)
+{
+	return chronik_wal__open_io(out, opts, NULL);
+}
+
+CHRONIK_WAL_API int chronik_wal_close(chronik_wal *w)
+{
+	int r;
+
+	if (!w)
+		return 0;
+	if (w->thread_started) {
+		pthread_mutex_lock(&w->lock);
+		w->closing = 1;
+		pthread_cond_broadcast(&w->cv_work);
+		pthread_cond_broadcast(&w->cv_space);
+		pthread_cond_broadcast(&w->cv_durable);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+	}
+	r = w->failed;
+	/* Anything still queued (only possible after a failure raced with an
+	 * append) is failed now so every callback runs exactly once. */
+	complete_entries(w->q.ent, 0, w->q.n, r ? r : CHRONIK_ECLOSED);
+	wal_free(w);
+	return r;
+}
+
+/* ---- append ---- */
+
+CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
+					uint8_t type,
+					const chronik_wal_buf *bufs,
+					size_t nbufs, unsigned int flags,
+					chronik_wal_append_cb cb,
+					void *userdata)
+{
+	size_t len = 0, flen;
+	uint32_t pcrc = 0;
+	struct wal_entry *e;
+	uint8_t *p;
+	int r, nonblock;
+
+	if (!w || (nbufs && !bufs) || (flags & ~CHRONIK_WAL_APPEND_NONBLOCK))
+		return CHRONIK_EARG;
+	for (size_t i = 0; i < nbufs; i++) {
+		if (bufs[i].len && !bufs[i].base)
+			return CHRONIK_EARG;
+		if (bufs[i].len > CHRONIK_WAL_MAX_RECORD - len)
+			return CHRONIK_ETOOBIG;
+		len += bufs[i].len;
+	}
+	flen = WAL_REC_HDR_SIZE + len;
+	if (flen > w->segment_size - WAL_SEG_HDR_SIZE)
+		return CHRONIK_ETOOBIG;
+	/* Checksum outside the lock; the header part is added once the LSN
+	 * is known. */
+	for (size_t i = 0; i < nbufs; i++)
+		pcrc = chronik_util_crc32c(pcrc, bufs[i].base, bufs[i].len);
+	nonblock = (flags & CHRONIK_WAL_APPEND_NONBLOCK) ||
+		   (w->thread_started &&
+		    pthread_equal(pthread_self(), w->thread));
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		if (w->failed) {
+			r = CHRONIK_EFAILED;
+			goto out;
+		}
+		if (w->closing) {
+			r = CHRONIK_ECLOSED;
+			goto out;
+		}
+		if (w->q.len == 0 || w->q.len + flen <= w->max_queued)
+			break;
+		if (nonblock) {
+			r = CHRONIK_EAGAIN;
+			goto out;
+		}
+		pthread_cond_wait(&w->cv_space, &w->lock);
+	}
+	r = queue_reserve(&w->q, flen);
+	if (r < 0)
+		goto out;
+	p = w->q.buf + w->q.len;
+	wal__put32(p + 4, (uint32_t)len);
+	wal__put64(p + 8, w->next_lsn);
+	p[16] = type;
+	p[17] = 0;
+	p[18] = p[19] = 0;
+	wal__put32(p, chronik_wal__rec_crc(pcrc, p));
+	p += WAL_REC_HDR_SIZE;
+	for (size_t i = 0; i < nbufs; i++) {
+		if (bufs[i].len)
+			memcpy(p, bufs[i].base, bufs[i].len);
+		p += bufs[i].len;
+	}
+	e = &w->q.ent[w->q.n++];
+	e->lsn = w->next_lsn;
+	e->off = w->q.len;
+	e->flen = flen;
+	e->pcrc = pcrc;
+	e->cb = cb;
+	e->ud = userdata;
+	w->q.len += flen;
+	w->st.records++;
+	w->st.bytes += len;
+	w->st.queued_bytes = w->q.len;
+	if (lsn_out)
+		*lsn_out = w->next_lsn;
+	w->next_lsn++;
+	if (w->writer_waiting == 1 ||
+	    (w->writer_waiting == 2 && w->q.len >= w->prof.target))
+		pthread_cond_signal(&w->cv_work);
+	r = 0;
+out:
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+CHRONIK_WAL_API int chronik_wal_append(uint64_t *lsn_out, chronik_wal *w,
+				       uint8_t type, const void *data,
+				       size_t len)
+{
+	chronik_wal_buf b;
+
+	b.base = data;
+	b.len = len;
+	return chronik_wal_appendv(lsn_out, w, type, &b, 1, 0, NULL, NULL);
+}
+
+/* ---- completion ---- */
+
+CHRONIK_WAL_API int chronik_wal_wait(chronik_wal *w, uint64_t lsn,
+				     int timeout_ms)
+{
+	struct timespec ts;
+	int r = 0;
+
+	if (!w)
+		return CHRONIK_EARG;
+	if (atomic_load_explicit(&w->durable_lsn, memory_order_acquire) >= lsn)
+		return 0;
+	if (timeout_ms > 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += timeout_ms / 1000;
+		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_nsec -= 1000000000L;
+			ts.tv_sec++;
+		}
+	}
+	pthread_mutex_lock(&w->lock);
+	if (lsn >= w->next_lsn) {
+		r = CHRONIK_EARG;
+		goto out;
+	}
+	while (atomic_load(&w->durable_lsn) < lsn) {
+		if (w->failed) {
+			r = w->failed;
+			break;
+		}
+		if (w->closing) {
+			r = CHRONIK_ECLOSED;
+			break;
+		}
+		if (timeout_ms == 0) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		if (timeout_ms < 0) {
+			pthread_cond_wait(&w->cv_durable, &w->lock);
+		} else if (pthread_cond_timedwait(&w->cv_durable, &w->lock,
+						  &ts) == ETIMEDOUT &&
+			   atomic_load(&w->durable_lsn) < lsn) {
+			r = -ETIMEDOUT;
+			break;
+		}
+	}
+out:
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+CHRONIK_WAL_API uint64_t chronik_wal_durable_lsn(const chronik_wal *w)
+{
+	return w ? atomic_load_explicit(&((chronik_wal *)w)->durable_lsn,
+					memory_order_acquire)
+		 : 0;
+}
+
+CHRONIK_WAL_API uint64_t chronik_wal_next_lsn(chronik_wal *w)
+{
+	uint64_t v;
+
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	v = w->next_lsn;
+	pthread_mutex_unlock(&w->lock);
+	return v;
+}
+
+CHRONIK_WAL_API int chronik_wal_event_fd(const chronik_wal *w)
+{
+	return w ? w->event_fd : CHRONIK_EARG;
+}
+
+CHRONIK_WAL_API int chronik_wal_status(const chronik_wal *w)
+{
+	return w ? atomic_load(&((chronik_wal *)w)->status) : CHRONIK_EARG;
+}
+
+CHRONIK_WAL_API const char *chronik_wal_last_error(const chronik_wal *w)
+{
+	return w ? w->err : "";
+}
+
+/* ---- checkpoints ---- */
+
+static int write_checkpoint(chronik_wal *w, uint64_t lsn)
+{
+	uint8_t b[WAL_CKPT_SIZE];
+	int fd, r = 0;
+	int do_sync = w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE;
+
+	memset(b, 0, sizeof b);
+	memcpy(b, WAL_CKPT_MAGIC, 8);
+	wal__put32(b + 8, WAL_FORMAT_VERSION);
+	wal__put64(b + 16, lsn);
+	wal__put32(b + 28, chronik_util_crc32c(0, b, 28));
+	fd = openat(w->dir_fd, "checkpoint.tmp",
+		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	r = io_write_all(w, fd, b, sizeof b, 0);
+	if (r == 0 && do_sync)
+		r = w->io.sync(w->io.ctx, fd, 1);
+	close(fd);
+	if (r == 0 && renameat(w->dir_fd, "checkpoint.tmp", w->dir_fd,
+			       "checkpoint") != 0)
+		r = -errno;
+	if (r == 0 && do_sync && fsync(w->dir_fd) != 0)
+		r = -errno;
+	return r;
+}
+
+CHRONIK_WAL_API int chronik_wal_checkpoint(chronik_wal *w, uint64_t lsn)
+{
+	uint64_t *doomed = NULL;
+	size_t ndoomed = 0, k;
+	int r;
+
+	if (!w)
+		return CHRONIK_EARG;
+	if (lsn > chronik_wal_durable_lsn(w) + 1) {
+		chronik_wal__set_error(w, "checkpoint %llu beyond durable end "
+				       "%llu", (unsigned long long)lsn,
+				       (unsigned long long)
+					       chronik_wal_durable_lsn(w));
+		return CHRONIK_EARG;
+	}
+	if (atomic_load(&w->status))
+		return CHRONIK_EFAILED;
+	pthread_mutex_lock(&w->ckpt_lock);
+	pthread_mutex_lock(&w->lock);
+	if (lsn <= w->checkpoint_lsn) {
+		pthread_mutex_unlock(&w->lock);
+		pthread_mutex_unlock(&w->ckpt_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&w->lock);
+	r = write_checkpoint(w, lsn);
+	if (r < 0) {
+		chronik_wal__set_error(w, "write %s/checkpoint: %s", w->dir,
+				       strerror(-r));
+		pthread_mutex_unlock(&w->ckpt_lock);
+		return r;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->checkpoint_lsn = lsn;
+	/* Segment k is entirely below lsn when segment k+1 starts at or
+	 * below it; the last (active) segment always stays. */
+	for (k = 0; k + 1 < w->nsegs && w->segs[k + 1].base_lsn <= lsn; k++)
+		;
+	if (k > 0) {
+		doomed = malloc(k * sizeof *doomed);
+		if (doomed) {
+			for (size_t i = 0; i < k; i++)
+				doomed[i] = w->segs[i].base_lsn;
+			ndoomed = k;
+			memmove(w->segs, w->segs + k,
+				(w->nsegs - k) * sizeof *w->segs);
+			w->nsegs -= k;
+			w->st.segments_deleted += k;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	for (size_t i = 0; i < ndoomed; i++) {
+		char name[32];
+
+		chronik_wal__seg_name(name, sizeof name, doomed[i]);
+		if (unlinkat(w->dir_fd, name, 0) != 0 && errno != ENOENT)
+			chronik_wal__log(w, 1, "wal %s: unlink %s: %s", w->dir,
+					 name, strerror(errno));
+	}
+	free(doomed);
+	pthread_mutex_unlock(&w->ckpt_lock);
+	return 0;
+}
+
+CHRONIK_WAL_API uint64_t chronik_wal_checkpoint_lsn(chronik_wal *w)
+{
+	uint64_t v;
+
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	v = w->checkpoint_lsn;
+	pthread_mutex_unlock(&w->lock);
+	return v;
+}
+
+CHRONIK_WAL_API uint64_t chronik_wal_first_lsn(chronik_wal *w)
+{
+	uint64_t v;
+
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	v = w->nsegs ? w->segs[0].base_lsn : w->next_lsn;
+	if (v > w->next_lsn)
+		v = w->next_lsn;
+	pthread_mutex_unlock(&w->lock);
+	return v;
+}
+
+int chronik_wal__seg_find(chronik_wal *w, uint64_t lsn, uint64_t *base)
+{
+	int r = CHRONIK_ENOTFOUND;
+
+	pthread_mutex_lock(&w->lock);
+	for (size_t k = w->nsegs; k-- > 0;) {
+		if (w->segs[k].base_lsn <= lsn) {
+			*base = w->segs[k].base_lsn;
+			r = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+/* ---- stats ---- */
+
+CHRONIK_WAL_API int chronik_wal_stats_get(chronik_wal_stats *out,
+					  chronik_wal *w)
+{
+	if (!out || !w)
+		return CHRONIK_EARG;
+	if (out->version != CHRONIK_WAL_STATS_VERSION)
+		return CHRONIK_EVERSION;
+	pthread_mutex_lock(&w->lock);
+	*out = w->st;
+	out->segments = w->nsegs;
+	out->next_lsn = w->next_lsn;
+	pthread_mutex_unlock(&w->lock);
+	out->version = CHRONIK_WAL_STATS_VERSION;
+	out->durable_lsn = chronik_wal_durable_lsn(w);
+	return 0;
+}
+
+CHRONIK_WAL_API int chronik_wal_recovery_get(chronik_wal_recovery *out,
+					     const chronik_wal *w)
+{
+	if (!out || !w)
+		return CHRONIK_EARG;
+	if (out->version != CHRONIK_WAL_RECOVERY_VERSION)
+		return CHRONIK_EVERSION;
+	*out = w->rec;
+	return 0;
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private to libchronik-wal: handle layout, on-disk format constants and
+ * the I/O hooks used by failure-injection tests. Never installed. */
+#ifndef CHRONIK_WAL_INTERNAL_H
+#define CHRONIK_WAL_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "chronik/wal.h"
+
+/* ---- On-disk format (docs/formats.md, "WAL segment files") ---- */
+
+#define WAL_SEG_MAGIC "CHRNKWAL"
+#define WAL_CKPT_MAGIC "CHRNKCKP"
+#define WAL_FORMAT_VERSION 1u
+#define WAL_SEG_HDR_SIZE 64u
+#define WAL_REC_HDR_SIZE 20u
+#define WAL_CKPT_SIZE 32u
+/* Record flags. */
+#define WAL_REC_BATCH_END 0x01u
+/* No single write is larger than this (a batch is closed before it would
+ * grow past it; one record is at most CHRONIK_WAL_MAX_RECORD + header).
+ * Recovery relies on it to bound a torn write. */
+#define WAL_MAX_WRITE ((uint64_t)16 * 1024 * 1024)
+#define WAL_MIN_SEGMENT_SIZE ((uint64_t)64 * 1024)
+
+static inline void wal__put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static inline void wal__put64(uint8_t *p, uint64_t v)
+{
+	wal__put32(p, (uint32_t)v);
+	wal__put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint32_t wal__get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t wal__get64(const uint8_t *p)
+{
+	return (uint64_t)wal__get32(p) | (uint64_t)wal__get32(p + 4) << 32;
+}
+
+/* Record header: crc32 | len32 | lsn64 | type8 | flags8 | reserved16.
+ * The CRC covers the payload, then header bytes 4..19, so appenders can
+ * checksum the payload before an LSN is assigned. */
+uint32_t chronik_wal__rec_crc(uint32_t payload_crc, const uint8_t *hdr);
+
+/* Check the record at p (avail bytes readable) against an expected LSN.
+ * Returns the frame size if valid, 0 if not. */
+size_t chronik_wal__rec_check(const uint8_t *p, size_t avail,
+			      uint64_t expect_lsn);
+
+/* ---- I/O hooks (failure injection) ---- */
+
+/* Each hook returns >= 0 on success or -errno. NULL members use the real
+ * system call. */
+struct chronik_wal__io {
+	ssize_t (*pwrite)(void *ctx, int fd, const void *buf, size_t n,
+			  off_t off);
+	int (*sync)(void *ctx, int fd, int full);
+	int (*fallocate)(void *ctx, int fd, off_t len);
+	void *ctx;
+};
+
+/* chronik_wal_open() with I/O hooks (copied). For tests. */
+int chronik_wal__open_io(chronik_wal **out, const chronik_wal_options *opts,
+			 const struct chronik_wal__io *io);
+
+/* ---- Handle ---- */
+
+struct wal_profile_params {
+	size_t max_batch;
+	size_t target;
+	uint64_t linger_ns;
+};
+
+/* One queued record waiting for the writer. */
+struct wal_entry {
+	uint64_t lsn;
+	size_t off;  /* frame offset in the queue buffer */
+	size_t flen; /* frame length */
+	uint32_t pcrc;
+	chronik_wal_append_cb cb;
+	void *ud;
+};
+
+struct wal_queue {
+	uint8_t *buf;
+	size_t len, cap;
+	struct wal_entry *ent;
+	size_t n, ncap;
+};
+
+struct wal_seg {
+	uint64_t base_lsn;
+};
+
+struct chronik_wal {
+	char *dir;
+	int dir_fd;
+	int lock_fd;
+	int event_fd;
+	chronik_wal_options opts;
+	struct chronik_wal__io io;
+	struct wal_profile_params prof;
+	uint64_t segment_size; /* for new segments */
+
+	pthread_mutex_t lock;
+	pthread_cond_t cv_work;    /* writer waits for records */
+	pthread_cond_t cv_space;   /* appenders wait for queue room */
+	pthread_cond_t cv_durable; /* chronik_wal_wait() */
+	pthread_t thread;
+	int thread_started;
+	/* Under lock. */
+	struct wal_queue q;      /* filled by appenders */
+	struct wal_queue spare;  /* owned by the writer while writing */
+	uint64_t next_lsn;
+	int writer_waiting;      /* 1 idle, 2 lingering */
+	int closing;
+	int failed;              /* 0 or the error */
+	size_t max_queued;
+	struct wal_seg *segs;
+	size_t nsegs, segs_cap;
+	uint64_t checkpoint_lsn;
+	chronik_wal_stats st;
+	_Atomic uint64_t durable_lsn;
+	_Atomic int status;
+
+	/* Writer thread only (after open). */
+	int seg_fd;
+	uint64_t seg_off;  /* next write offset in the active segment */
+	uint64_t seg_cap;  /* size of the active segment */
+	uint64_t seg_base;
+
+	pthread_mutex_t ckpt_lock;
+
+	chronik_wal_recovery rec;
+	char *corrupt_file;
+
+	pthread_mutex_t err_lock;
+	char err[512];
+};
+
+void chronik_wal__set_error(chronik_wal *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void chronik_wal__log(chronik_wal *w, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+uint64_t chronik_wal__now_ns(void);
+
+/* Path of segment `base` inside w->dir (malloc'd; NULL on ENOMEM). */
+char *chronik_wal__seg_path(const chronik_wal *w, uint64_t base);
+/* File name of segment `base` into buf (>= 32 bytes). */
+void chronik_wal__seg_name(char *buf, size_t n, uint64_t base);
+/* Parse a segment file name; 1 on success. */
+int chronik_wal__seg_parse_name(const char *name, uint64_t *base);
+/* Encode a segment header. */
+void chronik_wal__seg_header(uint8_t *hdr, uint64_t base, uint64_t size);
+
+/* Recovery (recover.c): scans w->dir, fills w->segs, w->next_lsn, the
+ * active segment state and w->rec. */
+int chronik_wal__recover(chronik_wal *w);
+
+/* Reader support: find the segment holding lsn (index), under w->lock. */
+int chronik_wal__seg_find(chronik_wal *w, uint64_t lsn, uint64_t *base);
+
+#endif

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of libchronik-wal's public API. */
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "chronik/wal.h"
+#include "wal_test_util.h"
+
+struct fixture {
+	char *dir;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+
+	f->dir = wt_tmpdir();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	wt_rmrf(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static chronik_wal *open_wal(const char *dir, uint64_t seg_size,
+			     enum chronik_wal_sync_mode mode)
+{
+	chronik_wal_options o = CHRONIK_WAL_OPTIONS_INIT;
+	chronik_wal *w = NULL;
+	int r;
+
+	o.dir = dir;
+	o.segment_size = seg_size;
+	o.sync_mode = mode;
+	r = chronik_wal_open(&w, &o);
+	if (r != 0)
+		fail_msg("open: %s: %s", chronik_strerror(r),
+			 chronik_wal_last_error(w));
+	return w;
+}
+
+/* Append records [first, last] with the test payloads. */
+static void append_range(chronik_wal *w, uint64_t first, uint64_t last)
+{
+	uint8_t buf[4096];
+
+	for (uint64_t l = first; l <= last; l++) {
+		uint64_t lsn = 0;
+		size_t len = wt_len(l);
+
+		wt_fill(buf, len, l);
+		assert_int_equal(chronik_wal_append(&lsn, w, (uint8_t)l, buf,
+						    len), 0);
+		assert_int_equal(lsn, l);
+	}
+}
+
+/* Read everything from `from` and check records [from, last]. */
+static void check_range(chronik_wal *w, uint64_t from, uint64_t last)
+{
+	chronik_wal_reader *r = NULL;
+	chronik_wal_record rec;
+	uint64_t want = from ? from : 1;
+	int k;
+
+	assert_int_equal(chronik_wal_wait(w, last, -1), 0);
+	assert_int_equal(chronik_wal_reader_open(&r, w, from), 0);
+	while ((k = chronik_wal_reader_next(&rec, r)) == 1) {
+		assert_int_equal(rec.lsn, want);
+		assert_int_equal(rec.len, wt_len(want));
+		assert_int_equal(rec.type, (uint8_t)want);
+		assert_true(wt_check(rec.data, rec.len, want));
+		want++;
+	}
+	assert_int_equal(k, 0);
+	assert_int_equal(want, last + 1);
+	chronik_wal_reader_close(r);
+}
+
+static void test_wal_options_and_profiles(void **state)
+{
+	chronik_wal_options o;
+	enum chronik_wal_profile p;
+	chronik_wal *w = (chronik_wal *)&o;
+
+	(void)state;
+	assert_int_equal(chronik_wal_options_init(&o, 1), 0);
+	assert_int_equal(o.version, CHRONIK_WAL_OPTIONS_VERSION);
+	assert_int_equal(o.profile, CHRONIK_WAL_PROFILE_MEDIUM);
+	assert_int_equal(chronik_wal_options_init(&o, 99), CHRONIK_EVERSION);
+	assert_int_equal(chronik_wal_options_init(NULL, 1), CHRONIK_EARG);
+	assert_int_equal(chronik_wal_profile_parse(&p, "ULTRA"), 0);
+	assert_int_equal(p, CHRONIK_WAL_PROFILE_ULTRA);
+	assert_int_equal(chronik_wal_profile_parse(&p, "low"), 0);
+	assert_int_equal(p, CHRONIK_WAL_PROFILE_LOW);
+	assert_int_equal(chronik_wal_profile_parse(&p, "fast"), CHRONIK_EARG);
+	assert_string_equal(chronik_wal_profile_name(CHRONIK_WAL_PROFILE_HIGH),
+			    "high");
+	assert_string_equal(chronik_wal_profile_name(
+				    (enum chronik_wal_profile)9),
+			    "unknown");
+	chronik_wal_options_init(&o, 1);
+	o.version = 7;
+	o.dir = "/tmp";
+	assert_int_equal(chronik_wal_open(&w, &o), CHRONIK_EVERSION);
+	assert_null(w);
+	chronik_wal_options_init(&o, 1);
+	assert_int_equal(chronik_wal_open(&w, &o), CHRONIK_EARG);
+	assert_int_equal(chronik_wal_close(NULL), 0);
+}
+
+static void test_wal_append_reopen_replay(void **state)
+{
+	struct fixture *f = *state;
+	chronik_wal_recovery rec = {.version = CHRONIK_WAL_RECOVERY_VERSION};
+	chronik_wal *w = open_wal(f->dir, 64 * 1024, CHRONIK_WAL_SYNC_DATA);
+
+	assert_int_equal(chronik_wal_next_lsn(w), 1);
+	assert_int_equal(chronik_wal_durable_lsn(w), 0);
+	append_range(w, 1, 500);
+	assert_int_equal(chronik_wal_wait(w, 500, -1), 0);
+	assert_int_equal(chronik_wal_durable_lsn(w), 500);
+	check_range(w, 1, 500);
+	check_range(w, 321, 500);
+	assert_int_equal(chronik_wal_close(w), 0);
+	assert_true(wt_count_segments(f->dir) > 5);
+
+	w = open_wal(f->dir, 64 * 1024, CHRONIK_WAL_SYNC_DATA);
+	assert_int_equal(chronik_wal_recovery_get(&rec, w), 0);
+	assert_int_equal(rec.records, 500);
+	assert_int_equal(rec.first_lsn, 1);
+	assert_int_equal(rec.last_lsn, 500);
+	assert_int_equal(rec.torn_bytes, 0);
+	assert_int_equal(rec.corrupt, 0);
+	assert_int_equal(chronik_wal_next_lsn(w), 501);
+	assert_int_equal(chronik_wal_durable_lsn(w), 500);
+	check_range(w, 0, 500);
+	append_range(w, 501, 700);
+	assert_int_equal(chronik_wal_close(w), 0);
+	w = open_wal(f->dir, 64 * 1024, CHRONIK_WAL_SYNC_DATA);
+	check_range(w, 1, 700);
+	assert_int_equal(chronik_wal_close(w), 0);
+}
+
+struct cb_state {
+	pthread_mutex_t m;
+	uint64_t count, last, bad;
+	int commits;
+};
+
+static void rec_cb(uint64_t lsn, int status, void *ud)
+{
+	struct cb_state *s = ud;
+
+	pthread_mutex_lock(&s->m);
+	if (status != 0 || lsn <= s->last)
+		s->bad++;
+	s->last = lsn;
+	s->count++;
+	pthread_mutex_unlock(&s->m);
+}
+
+static void commit_cb(chronik_wal *w, uint64_t durable, int status, void *ud)
+{
+	struct cb_state *s = ud;
+
+	(void)w;
+	(void)durable;
+	pthread_mutex_lock(&s->m);
+	if (status == 0)
+		s->commits++;
+	pthread_mutex_unlock(&s->m);
+}
+
+static void test_wal_appendv_callbacks(void **state)
+{
+	struct fixture *f = *state;
+	struct cb_state s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0};
+	chronik_wal_options o = CHRONIK_WAL_OPTIONS_INIT;
+	chronik_wal_reader *r;
+	chronik_wal_record rec;
+	chronik_wal_buf bufs[3] = {{"abc", 3}, {NULL, 0}, {"defg", 4}};
+	chronik_wal_stats st = {.version = CHRONIK_WAL_STATS_VERSION};
+	chronik_wal *w;
+	uint64_t lsn;
+
+	o.dir = f->dir;
+	o.on_commit = commit_cb;
+	o.userdata = &s;
+	assert_int_equal(chronik_wal_open(&w, &o), 0);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(chronik_wal_appendv(&lsn, w, 42, bufs, 3, 0,
+						     rec_cb, &s), 0);
+	assert_int_equal(lsn, 100);
+	assert_int_equal(chronik_wal_wait(w, 100, 5000), 0);
+	assert_int_equal(chronik_wal_appendv(NULL, w, 1, NULL, 0, 0, NULL,
+					     NULL), 0);
+	assert_int_equal(chronik_wal_appendv(NULL, w, 1, bufs, 3, 0x80, NULL,
+					     NULL), CHRONIK_EARG);
+	assert_int_equal(chronik_wal_reader_open(&r, w, 100), 0);
+	assert_int_equal(chronik_wal_reader_next(&rec, r), 1);
+	assert_int_equal(rec.lsn, 100);
+	assert_int_equal(rec.type, 42);
+	assert_int_equal(rec.len, 7);
+	assert_memory_equal(rec.data, "abcdefg", 7);
+	chronik_wal_reader_close(r);
+	assert_int_equal(chronik_wal_stats_get(&st, w), 0);
+	assert_int_equal(st.records, 101);
+	assert_int_equal(st.bytes, 700);
+	assert_true(st.syncs >= 1 && st.batches >= 1);
+	st.version = 99;
+	assert_int_equal(chronik_wal_stats_get(&st, w), CHRONIK_EVERSION);
+	assert_int_equal(chronik_wal_close(w), 0);
+	assert_int_equal(s.count, 100);
+	assert_int_equal(s.bad, 0);
+	assert_true(s.commits >= 1);
+}
+
+static void test_wal_limits_and_wait(void **state)
+{
+	struct fixture *f = *state;
+	chronik_wal *w = open_wal(f->dir, 64 * 1024, CHRONIK_WAL_SYNC_DATA);
+	static uint8_t big[70 * 1024];
+	chronik_wal *w2 = NULL;
+	chronik_wal_options o = CHRONIK_WAL_OPTIONS_INIT;
+
+	assert_int_equal(chronik_wal_append(NULL, w, 0, big, sizeof big),
+			 CHRONIK_ETOOBIG);
+	assert_int_equal(chronik_wal_append(NULL, w, 0, big, 60 * 1024), 0);
+	assert_int_equal(chronik_wal_append(NULL, w, 0, NULL, 3),
+			 CHRONIK_EARG);
+	assert_int_equal(chronik_wal_wait(w, 1, -1), 0);
+	assert_int_equal(chronik_wal_wait(w, 0, 0), 0);
+	assert_int_equal(chronik_wal_wait(w, 5, 0), CHRONIK_EARG);
+	/* A second handle on the same directory is refused. */
+	o.dir = f->dir;
+	assert_int_equal(chronik_wal_open(&w2, &o), -EWOULDBLOCK);
+	assert_non_null(w2);
+	assert_true(strlen(chronik_wal_last_error(w2)) > 0);
+	assert_int_equal(chronik_wal_close(w2), -EWOULDBLOCK);
+	assert_int_equal(chronik_wal_close(w), 0);
+	/* NO_CREATE on a missing directory. */
+	{
+		char path[4200];
+
+		snprintf(path, sizeof path, "%s/none", f->dir);
+		o.dir = path;
+		o.flags = CHRONIK_WAL_OPEN_NO_CREATE;
+		assert_int_equal(chronik_wal_open(&w2, &o), CHRONIK_ENOTFOUND);
+		chronik_wal_close(w2);
+	}
+}
+
+static void test_wal_event_fd(void **state)
+{
+	struct fixture *f = *state;
+	chronik_wal *w = open_wal(f->dir, 0, CHRONIK_WAL_SYNC_DATA);
+	struct pollfd pfd;
+	uint64_t v, lsn;
+
+	pfd.fd = chronik_wal_event_fd(w);
+	pfd.events = POLLIN;
+	assert_true(pfd.fd >= 0);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	assert_int_equal(chronik_wal_append(&lsn, w, 1, "x", 1), 0);
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	assert_int_equal(read(pfd.fd, &v, 8), 8);
+	while (chronik_wal_durable_lsn(w) < lsn) {
+		assert_int_equal(poll(&pfd, 1, 5000), 1);
+		assert_int_equal(read(pfd.fd, &v, 8), 8);
+	}
+	assert_int_equal(chronik_wal_status(w), 0);
+	assert_int_equal(chronik_wal_close(w), 0);
+}
+
+struct thr_arg {
+	chronik_wal *w;
+	int n;
+	int id;
+};
+
+static void *appender(void *p)
+{
+	struct thr_arg *a = p;
+	uint8_t buf[600];
+
+	for (int i = 0; i < a->n; i++) {
+		uint64_t lsn;
+
+		/* Payload names its writer and sequence number. */
+		memset(buf, a->id, sizeof buf);
+		memcpy(buf, &i, sizeof i);
+		if (chronik_wal_append(&lsn, a->w, (uint8_t)a->id, buf,
+				       (size_t)(50 + i % 500)) != 0)
+			abort();
+		if (i % 64 == 0 && chronik_wal_wait(a->w, lsn, -1) != 0)
+			abort();
+	}
+	return NULL;
+}
+
+static void test_wal_concurrent_with_reader(void **state)
+{
+	struct fixture *f = *state;
+	chronik_wal *w = open_wal(f->dir, 256 * 1024, CHRONIK_WAL_SYNC_DATA);
+	enum { T = 4, N = 3000 };
+	pthread_t th[T];
+	struct thr_arg a[T];
+	chronik_wal_reader *r;
+	chronik_wal_record rec;
+	int next_seq[T] = {0};
+	uint64_t want = 1;
+
+	assert_int_equal(chronik_wal_reader_open(&r, w, 1), 0);
+	for (int i = 0; i < T; i++) {
+		a[i].w = w;
+		a[i].n = N;
+		a[i].id = i;
+		pthread_create(&th[i], NULL, appender, &a[i]);
+	}
+	while (want <= (uint64_t)T * N) {
+		int k = chronik_wal_reader_next(&rec, r);
+
+		assert_true(k >= 0);
+		if (k == 0) {
+			usleep(100);
+			continue;
+		}
+		assert_int_equal(rec.lsn, want);
+		assert_true(rec.type < T);
+		{
+			int seq;
+
+			memcpy(&seq, rec.data, sizeof seq);
+			assert_int_equal(seq, next_seq[rec.type]);
+			assert_int_equal(rec.len, (size_t)(50 + seq % 500));
+			next_seq[rec.type]++;
+		}
+		want++;
+	}
+	for (int i = 0; i < T; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(chronik_wal_reader_next(&rec, r), 0);
+	chronik_wal_reader_close(r);
+	assert_int_equal(chronik_wal_close(w), 0);
+}
+
+static void test_wal_checkpoint_deletes_segments(void **state)
+{
+	struct fixture *f = *state;
+	chronik_wal *w = open_wal(f->dir, 64 * 1024, CHRONIK_WAL_SYNC_DATA);
+	chronik_wal_reader *r = NULL, *old = NULL;
+	chronik_wal_record rec;
+	int before;
+
+	append_range(w, 1, 400);
+	assert_int_equal(chronik_wal_wait(w, 400, -1), 0);
+	assert_int_equal(chronik_wal_reader_open(&old, w, 1), 0);
+	before = wt_count_segments(f->dir);
+	assert_int_equal(chronik_wal_checkpoint(w, 500), CHRONIK_EARG);
+	assert_int_equal(chronik_wal_checkpoint(w, 300), 0);
+	assert_int_equal(chronik_wal_checkpoint_lsn(w), 300);
+	assert_true(wt_count_segments(f->dir) < before);
+	assert_true(chronik_wal_first_lsn(w) > 1);
+	assert_true(chronik_wal_first_lsn(w) <= 300);
+	assert_int_equal(chronik_wal_reader_open(&r, w, 1), CHRONIK_ENOTFOUND);
+	/* The reader opened before still reads its open segment. */
+	assert_int_equal(chronik_wal_reader_next(&rec, old), 1);
+	assert_int_equal(rec.lsn, 1);
+	chronik_wal_reader_close(old);
+	check_range(w, 300, 400);
+	/* Checkpoints never move back. */
+	assert_int_equal(chronik_wal_checkpoint(w, 10), 0);
+	assert_int_equal(chronik_wal_checkpoint_lsn(w), 300);
+	assert_int_equal(chronik_wal_checkpoint(w, 401), 0);
+	assert_int_equal(wt_count_segments(f->dir), 1);
+	assert_int_equal(chronik_wal_close(w), 0);
+
+	w = open_wal(f->dir, 64 * 1024, CHRONIK_WAL_SYNC_DATA);
+	assert_int_equal(chronik_wal_checkpoint_lsn(w), 401);
+	assert_int_equal(chronik_wal_next_lsn(w), 401);
+	append_range(w, 401, 450);
+	check_range(w, 401, 450);
+	assert_int_equal(chronik_wal_close(w), 0);
+}
+
+static void test_wal_sync_none(void **state)
+{
+	struct fixture *f = *state;
+	chronik_wal *w = open_wal(f->dir, 0, CHRONIK_WAL_SYNC_NONE);
+	chronik_wal_stats st = {.version = CHRONIK_WAL_STATS_VERSION};
+
+	append_range(w, 1, 1000);
+	assert_int_equal(chronik_wal_wait(w, 1000, -1), 0);
+	assert_int_equal(chronik_wal_stats_get(&st, w), 0);
+	assert_int_equal(st.syncs, 0);
+	assert_true(st.batches >= 1);
+	assert_int_equal(chronik_wal_close(w), 0);
+	w = open_wal(f->dir, 0, CHRONIK_WAL_SYNC_FULL);
+	check_range(w, 1, 1000);
+	assert_int_equal(chronik_wal_close(w), 0);
+}
+
+static void test_wal_profiles_all_work(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int p = 0; p < 4; p++) {
+		chronik_wal_options o = CHRONIK_WAL_OPTIONS_INIT;
+		chronik_wal *w;
+		char dir[4200];
+
+		snprintf(dir, sizeof dir, "%s/p%d", f->dir, p);
+		o.dir = dir;
+		o.profile = (enum chronik_wal_profile)p;
+		assert_int_equal(chronik_wal_open(&w, &o), 0);
+		append_range(w, 1, 300);
+		assert_int_equal(chronik_wal_wait(w, 300, -1), 0);
+		check_range(w, 1, 300);
+		assert_int_equal(chronik_wal_close(w), 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wal_options_and_profiles),
+		cmocka_unit_test_setup_teardown(test_wal_append_reopen_replay,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_appendv_callbacks,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_limits_and_wait,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_event_fd, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_wal_concurrent_with_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_wal_checkpoint_deletes_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_sync_none, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_wal_profiles_all_work,
+						setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
