@@ -15,7 +15,9 @@ extern "C" {
 #endif
 
 /** Marks a declaration exported from libchronik-protocol. */
+#ifndef CHRONIK_PROTOCOL_API
 #define CHRONIK_PROTOCOL_API CHRONIK_EXPORT_
+#endif
 
 #ifdef __cplusplus
 }

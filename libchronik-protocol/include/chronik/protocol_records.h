@@ -23,6 +23,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <chronik/common.h>
+
+/* Also defined by chronik/protocol.h; repeated so this header stands alone. */
+#ifndef CHRONIK_PROTOCOL_API
+#define CHRONIK_PROTOCOL_API CHRONIK_EXPORT_
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
