@@ -17,6 +17,8 @@ if mode == "producer":
             p.send(TOPIC, key=b"key-%d" % i, value=b"value %d" % i,
                    headers=[("hdr-a", b"alpha"), ("hdr-n", str(i).encode())], timestamp_ms=ts + i)
         p.send(TOPIC, key=None, value=b"no key, no headers", partition=0)
+        # kafka-python sends a batch uncompressed when compression does not make it smaller
+        p.send(TOPIC, key=b"compressible", value=b"abcdefgh" * 40, partition=0)
         p.flush(10)
         p.close(5)
 elif mode == "consumer":
