@@ -21,7 +21,7 @@ struct option_def {
 static const struct option_def start_options[] = {
 	{ "--advertise", "advertise.kafka", "HOST:PORT",
 	  "address clients are told to connect to\n"
-	  "(env CHRONIK_ADVERTISED_ADDR, alias CHRONIK_ADVERTISE;\n"
+	  "(env CHRONIK_ADVERTISED_ADDR or CHRONIK_ADVERTISE;\n"
 	  "default: the bind address, localhost for 0.0.0.0)" },
 	{ "--bind", "bind.kafka", "HOST:PORT",
 	  "Kafka listener address (env CHRONIK_BIND;\n"

@@ -999,6 +999,10 @@ static void print_setting(const chronik_config *cfg, size_t i, FILE *out,
 			cfg->admin_api_key[0] ? "set (not shown)" : "not set");
 		return;
 	}
+	/* Derived values print as comments, so the output loads back into
+	 * the same configuration (derivation happens again). */
+	if (cfg->origin[i].source == CHRONIK_CONFIG_DERIVED)
+		fputs("# ", out);
 	print_key(out, key);
 	fputs(" = ", out);
 	switch (s->kind) {

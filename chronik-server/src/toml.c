@@ -1172,8 +1172,9 @@ static int parse_keyval(parser *ps, chronik_toml_value *table,
 		}
 		if ((rc = parse_value(ps, &v)) != 0)
 			goto out;
-		rc = tab_add(ps, t, last->s, last->len, last->line, last->col,
-			     v);
+		/* The entry's position is where its whole key starts. */
+		rc = tab_add(ps, t, last->s, last->len, k.parts[0].line,
+			     k.parts[0].col, v);
 	}
 out:
 	keypath_clear(&k);
