@@ -216,7 +216,8 @@ static void test_config_cluster_file(void **state)
 		"kafka = '0.0.0.0:9092'\nwal = '0.0.0.0:9291'\n"
 		"raft = '0.0.0.0:5001'\n"
 		"[advertise]\n"
-		"kafka = 'node2:9092'\nwal = 'node2:9291'\nraft = 'node2:5001'\n"
+		"kafka = 'node2:9092'\nwal = 'node2:9291'\n"
+		"raft = 'node2:5001'\n"
 		"[topic_defaults]\n"
 		"retention.ms = -1\n\"cleanup.policy\" = 'compact'\n"
 		"[[peers]]\nid = 1\nkafka = 'node1:9092'\nwal = 'node1:9291'\n"
@@ -352,14 +353,16 @@ static void test_config_env_and_flag_errors(void **state)
 		const char *msg;
 	} cases[] = {
 		{ "CHRONIK_ADVERTISED_ADDR=0.0.0.0:9092",
-		  "environment CHRONIK_ADVERTISED_ADDR: clients cannot connect "
-		  "to 0.0.0.0; set --advertise or CHRONIK_ADVERTISED_ADDR to a "
-		  "reachable host:port" },
-		{ "CHRONIK_ADVERTISE=[::]:9092", "clients cannot connect to ::" },
-		{ "CHRONIK_WAL_PROFILE=fast", "environment CHRONIK_WAL_PROFILE: "
-		  "unknown WAL profile 'fast'" },
-		{ "CHRONIK_NODE_ID=x1", "environment CHRONIK_NODE_ID: 'node_id' "
-		  "must be an integer, got 'x1'" },
+		  "environment CHRONIK_ADVERTISED_ADDR: clients cannot "
+		  "connect to 0.0.0.0; set --advertise or "
+		  "CHRONIK_ADVERTISED_ADDR to a reachable host:port" },
+		{ "CHRONIK_ADVERTISE=[::]:9092",
+		  "clients cannot connect to ::" },
+		{ "CHRONIK_WAL_PROFILE=fast",
+		  "environment CHRONIK_WAL_PROFILE: unknown WAL profile "
+		  "'fast'" },
+		{ "CHRONIK_NODE_ID=x1", "environment CHRONIK_NODE_ID: "
+		  "'node_id' must be an integer, got 'x1'" },
 		{ "CHRONIK_NODE_ID=-1", "between 0 and 2147483647" },
 		{ "CHRONIK_HTTP_PORT=65536", "between 0 and 65535" },
 		{ "CHRONIK_BIND=host:port", "bad port 'port'" },
@@ -424,8 +427,8 @@ static void test_config_addr_parse(void **state)
 static void test_config_print_round_trip(void **state)
 {
 	struct fixture *f = *state;
-	char *env[] = { "CHRONIK_DATA_DIR=/d \"q\"", "CHRONIK_ADMIN_API_KEY=s3cret",
-			NULL };
+	char *env[] = { "CHRONIK_DATA_DIR=/d \"q\"",
+			"CHRONIK_ADMIN_API_KEY=s3cret", NULL };
 	char *noenv[] = { NULL };
 	char *text = NULL;
 	size_t len = 0;
