@@ -477,6 +477,9 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 		w->seg_off += bytes;
 
 		pthread_mutex_lock(&w->lock);
+		/* Records queued by now arrived while this write and sync
+		 * were in flight: the WAL is busy. */
+		w->arrived_in_sync = w->q.n > 0;
 		atomic_store_explicit(&w->durable_lsn, b->ent[j - 1].lsn,
 				      memory_order_release);
 		w->st.batches++;
@@ -527,24 +530,38 @@ static void *writer_main(void *arg)
 		}
 		if (busy && w->prof.linger_ns && !w->closing &&
 		    w->q.len < w->prof.target) {
-			/* Busy: let the next batch grow a little. */
+			/* Records arrived while the last sync was in flight:
+			 * let the next batch grow, for at most the profile's
+			 * linger, and only while records keep coming (a gap
+			 * of a quarter of the linger ends it). */
 			uint64_t end = chronik_wal__now_ns() + w->prof.linger_ns;
-			struct timespec ts;
+			uint64_t gap = w->prof.linger_ns / 4;
 
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)w->prof.linger_ns;
-			while (ts.tv_nsec >= 1000000000L) {
-				ts.tv_nsec -= 1000000000L;
-				ts.tv_sec++;
-			}
-			while (w->q.len < w->prof.target && !w->closing &&
-			       chronik_wal__now_ns() < end) {
-				w->writer_waiting = 2;
-				if (pthread_cond_timedwait(&w->cv_work,
-							   &w->lock, &ts))
+			while (w->q.len < w->prof.target && !w->closing) {
+				uint64_t now = chronik_wal__now_ns();
+				uint64_t until = now + gap < end ? now + gap
+								 : end;
+				size_t n0 = w->q.n;
+				struct timespec ts;
+
+				if (now >= end)
 					break;
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_nsec += (long)(until - now);
+				while (ts.tv_nsec >= 1000000000L) {
+					ts.tv_nsec -= 1000000000L;
+					ts.tv_sec++;
+				}
+				w->writer_waiting = 2;
+				while (w->q.n == n0 && !w->closing &&
+				       pthread_cond_timedwait(&w->cv_work,
+							      &w->lock,
+							      &ts) == 0)
+					;
+				w->writer_waiting = 0;
+				if (w->q.n == n0)
+					break; /* nothing new for a gap */
 			}
-			w->writer_waiting = 0;
 		}
 		b = w->q;
 		w->q = w->spare;
@@ -558,6 +575,7 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&w->lock);
 		w->spare = b;
+		busy = w->arrived_in_sync;
 		if (r < 0) {
 			pthread_mutex_unlock(&w->lock);
 			writer_fail(w, r);
@@ -566,7 +584,6 @@ static void *writer_main(void *arg)
 				pthread_cond_wait(&w->cv_work, &w->lock);
 			break;
 		}
-		busy = 1;
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -832,8 +849,7 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 	if (lsn_out)
 		*lsn_out = w->next_lsn;
 	w->next_lsn++;
-	if (w->writer_waiting == 1 ||
-	    (w->writer_waiting == 2 && w->q.len >= w->prof.target))
+	if (w->writer_waiting)
 		pthread_cond_signal(&w->cv_work);
 	r = 0;
 out:

@@ -130,6 +130,7 @@ struct chronik_wal {
 	struct wal_queue spare;  /* owned by the writer while writing */
 	uint64_t next_lsn;
 	int writer_waiting;      /* 1 idle, 2 lingering */
+	int arrived_in_sync;     /* records queued during the last sync */
 	int closing;
 	int failed;              /* 0 or the error */
 	size_t max_queued;

@@ -470,7 +470,7 @@ typedef struct chronik_wal_record {
  *
  * @param[out] out the reader; free with chronik_wal_reader_close().
  * @param w        the handle; must outlive the reader.
- * @param from_lsn first LSN wanted (0 or 1 means from the beginning).
+ * @param from_lsn first LSN wanted (0 means the first record still stored).
  * @return 0; CHRONIK_ENOTFOUND if @p from_lsn is below
  *         chronik_wal_first_lsn() (already deleted); CHRONIK_EARG; -ENOMEM.
  * Thread-safe with respect to the WAL. @since 0.1

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Failure injection through the internal I/O hooks: write and sync
+ * errors put the WAL in the failed state, fail the affected appends and
+ * never acknowledge data that was not made durable. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "wal_internal.h"
+#include "wal_test_util.h"
+
+struct inject {
+	atomic_int syncs_ok;     /* syncs that succeed before failing */
+	atomic_int writes_ok;    /* pwrites that succeed before failing */
+	atomic_int falloc_ok;    /* fallocates that succeed before failing */
+	int err;
+	atomic_int syncs_after_fail; /* sync calls after the first failure */
+	atomic_int failed;
+	int short_writes;        /* write at most 100 bytes per call */
+};
+
+static ssize_t inj_pwrite(void *ctx, int fd, const void *buf, size_t n,
+			  off_t off)
+{
+	struct inject *in = ctx;
+	ssize_t r;
+
+	if (atomic_fetch_sub(&in->writes_ok, 1) <= 0) {
+		atomic_store(&in->failed, 1);
+		return -in->err;
+	}
+	if (in->short_writes && n > 100)
+		n = 100;
+	r = pwrite(fd, buf, n, off);
+	return r < 0 ? -errno : r;
+}
+
+static int inj_sync(void *ctx, int fd, int full)
+{
+	struct inject *in = ctx;
+
+	if (atomic_load(&in->failed))
+		atomic_fetch_add(&in->syncs_after_fail, 1);
+	if (atomic_fetch_sub(&in->syncs_ok, 1) <= 0) {
+		atomic_store(&in->failed, 1);
+		return -in->err;
+	}
+	return (full ? fsync(fd) : fdatasync(fd)) ? -errno : 0;
+}
+
+static int inj_fallocate(void *ctx, int fd, off_t len)
+{
+	struct inject *in = ctx;
+
+	if (atomic_fetch_sub(&in->falloc_ok, 1) <= 0) {
+		atomic_store(&in->failed, 1);
+		return -in->err;
+	}
+	return posix_fallocate(fd, 0, len) ? -EIO : 0;
+}
+
+struct acks {
+	pthread_mutex_t m;
+	uint64_t max_ok;     /* highest LSN acknowledged with status 0 */
+	uint64_t n_ok, n_fail;
+	int ok_after_fail;   /* a success reported after a failure */
+	int first_err;
+};
+
+static void ack_cb(uint64_t lsn, int status, void *ud)
+{
+	struct acks *a = ud;
+
+	pthread_mutex_lock(&a->m);
+	if (status == 0) {
+		a->n_ok++;
+		if (lsn > a->max_ok)
+			a->max_ok = lsn;
+		if (a->n_fail)
+			a->ok_after_fail = 1;
+	} else {
+		a->n_fail++;
+		if (!a->first_err)
+			a->first_err = status;
+	}
+	pthread_mutex_unlock(&a->m);
+}
+
+static chronik_wal *open_inj(const char *dir, struct inject *in)
+{
+	chronik_wal_options o = CHRONIK_WAL_OPTIONS_INIT;
+	struct chronik_wal__io io = {inj_pwrite, inj_sync, inj_fallocate, in};
+	chronik_wal *w;
+
+	o.dir = dir;
+	o.segment_size = 64 * 1024;
+	o.profile = CHRONIK_WAL_PROFILE_LOW;
+	assert_int_equal(chronik_wal__open_io(&w, &o, &io), 0);
+	return w;
+}
+
+/* Append n records with callbacks; returns how many were accepted. */
+static int append_n(chronik_wal *w, int n, struct acks *a)
+{
+	uint8_t buf[1000];
+	int ok = 0;
+
+	memset(buf, 0xab, sizeof buf);
+	for (int i = 0; i < n; i++) {
+		chronik_wal_buf b = {buf, sizeof buf};
+		uint64_t lsn;
+		int r = chronik_wal_appendv(&lsn, w, 1, &b, 1, 0, ack_cb, a);
+
+		if (r == 0)
+			ok++;
+		else
+			assert_int_equal(r, CHRONIK_EFAILED);
+		if (i % 7 == 0 && r == 0)
+			chronik_wal_wait(w, lsn, -1);
+	}
+	return ok;
+}
+
+static void run_failure(int mode, int err)
+{
+	struct inject in = {0};
+	struct acks a = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0};
+	char *dir = wt_tmpdir();
+	chronik_wal *w;
+	uint64_t durable, lsn;
+	int accepted;
+
+	in.err = err;
+	in.syncs_ok = mode == 0 ? 20 : 1 << 30;
+	in.writes_ok = mode == 1 ? 30 : 1 << 30;
+	in.falloc_ok = mode == 2 ? 2 : 1 << 30;
+	w = open_inj(dir, &in);
+	accepted = append_n(w, 400, &a);
+	/* Wait for the writer to deal with everything accepted. */
+	chronik_wal_wait(w, (uint64_t)accepted, 10000);
+	assert_int_equal(chronik_wal_status(w), -err);
+	durable = chronik_wal_durable_lsn(w);
+	assert_true(durable < (uint64_t)accepted);
+	/* Appends are refused now; waits report the error. */
+	assert_int_equal(chronik_wal_append(&lsn, w, 1, "x", 1),
+			 CHRONIK_EFAILED);
+	assert_int_equal(chronik_wal_wait(w, durable + 1, 1000), -err);
+	assert_int_equal(chronik_wal_checkpoint(w, 1), CHRONIK_EFAILED);
+	assert_true(strlen(chronik_wal_last_error(w)) > 0);
+	assert_int_equal(chronik_wal_close(w), -err);
+	/* Every callback ran once; no success beyond the durable LSN and
+	 * none after the first failure; no sync retried after failing. */
+	assert_int_equal(a.n_ok + a.n_fail, (uint64_t)accepted);
+	assert_int_equal(a.max_ok, durable);
+	assert_int_equal(a.n_ok, durable);
+	assert_int_equal(a.ok_after_fail, 0);
+	assert_int_equal(a.first_err, -err);
+	assert_int_equal(atomic_load(&in.syncs_after_fail), 0);
+
+	/* Reopen with real I/O: everything acknowledged is there; whatever
+	 * else is there is intact (unacknowledged records may survive). */
+	{
+		chronik_wal_options o = CHRONIK_WAL_OPTIONS_INIT;
+		chronik_wal_reader *r;
+		chronik_wal_record rec;
+		uint64_t n = 0;
+
+		o.dir = dir;
+		o.segment_size = 64 * 1024;
+		assert_int_equal(chronik_wal_open(&w, &o), 0);
+		assert_int_equal(chronik_wal_reader_open(&r, w, 1), 0);
+		while (chronik_wal_reader_next(&rec, r) == 1) {
+			assert_int_equal(rec.lsn, ++n);
+			assert_int_equal(rec.len, 1000);
+		}
+		assert_true(n >= durable);
+		chronik_wal_reader_close(r);
+		assert_int_equal(chronik_wal_close(w), 0);
+	}
+	wt_rmrf(dir);
+	free(dir);
+}
+
+static void test_faults_sync_eio(void **state)
+{
+	(void)state;
+	run_failure(0, EIO);
+}
+
+static void test_faults_write_enospc(void **state)
+{
+	(void)state;
+	run_failure(1, ENOSPC);
+}
+
+static void test_faults_preallocate_enospc(void **state)
+{
+	(void)state;
+	run_failure(2, ENOSPC);
+}
+
+/* Short writes are completed, not mistaken for errors. */
+static void test_faults_short_writes(void **state)
+{
+	struct inject in = {0};
+	struct acks a = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0};
+	char *dir = wt_tmpdir();
+	chronik_wal *w;
+
+	(void)state;
+	in.syncs_ok = in.writes_ok = in.falloc_ok = 1 << 30;
+	in.short_writes = 1;
+	w = open_inj(dir, &in);
+	assert_int_equal(append_n(w, 200, &a), 200);
+	assert_int_equal(chronik_wal_wait(w, 200, -1), 0);
+	assert_int_equal(chronik_wal_close(w), 0);
+	assert_int_equal(a.n_ok, 200);
+	wt_rmrf(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_faults_sync_eio),
+		cmocka_unit_test(test_faults_write_enospc),
+		cmocka_unit_test(test_faults_preallocate_enospc),
+		cmocka_unit_test(test_faults_short_writes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
