@@ -24,12 +24,13 @@
 static uint8_t *payload(size_t n, int compressible)
 {
 	uint8_t *p = calloc(1, n ? n : 1);
+	static const char line[] =
+		"{\"level\":\"info\",\"msg\":\"request served\"}\n";
 	uint32_t s = 99;
 
 	for (size_t i = 0; i < n; i++) {
 		s = s * 1103515245u + 12345u;
-		p[i] = compressible ? (uint8_t)("{\"level\":\"info\",\"msg\":"
-						"\"request served\"}\n"[i % 43])
+		p[i] = compressible ? (uint8_t)line[i % (sizeof line - 1)]
 				    : (uint8_t)(s >> 16);
 		if (compressible && (s >> 28) == 0)
 			p[i] = (uint8_t)('0' + (s >> 20) % 10);
