@@ -21,7 +21,8 @@ static void tab_init(void)
 	}
 	for (uint32_t i = 0; i < 256; i++)
 		for (int t = 1; t < 8; t++)
-			tab[t][i] = (tab[t - 1][i] >> 8) ^ tab[0][tab[t - 1][i] & 0xff];
+			tab[t][i] = (tab[t - 1][i] >> 8) ^
+				    tab[0][tab[t - 1][i] & 0xff];
 }
 
 uint32_t chronik_util_crc32c_sw(uint32_t crc, const void *data, size_t len)

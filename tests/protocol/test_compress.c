@@ -235,8 +235,9 @@ static void test_compress_corrupt_and_truncated(void **state)
 			/* A xerial stream cut right after its header or a
 			 * block is a valid, shorter stream. */
 			if (rc == 0) {
-				assert_int_equal(codec,
-						 CHRONIK_PROTOCOL_COMPRESSION_SNAPPY);
+				assert_int_equal(
+					codec,
+					CHRONIK_PROTOCOL_COMPRESSION_SNAPPY);
 				assert_int_equal(n, 16);
 				chronik_protocol_free(d);
 			} else {
@@ -282,7 +283,8 @@ static void test_compress_bomb_zstd(void **state)
 	ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 1);
 	for (int i = 0; i < 1024; i++) {
 		ZSTD_inBuffer ib = {zeros, MiB, 0};
-		ZSTD_EndDirective end = i == 1023 ? ZSTD_e_end : ZSTD_e_continue;
+		ZSTD_EndDirective end =
+			i == 1023 ? ZSTD_e_end : ZSTD_e_continue;
 		size_t r;
 		do {
 			ZSTD_outBuffer ob = {c, cap, clen};

@@ -490,8 +490,8 @@ static void test_records_rewrite_in_place(void **state)
 	(void)state;
 
 	memcpy(crc, b + 17, 4);
-	assert_int_equal(chronik_protocol_batch_set_base_offset(b, len,
-								 INT64_C(1) << 40),
+	assert_int_equal(chronik_protocol_batch_set_base_offset(
+				 b, len, INT64_C(1) << 40),
 			 0);
 	assert_int_equal(chronik_protocol_batch_set_leader_epoch(b, len, 7),
 			 0);
@@ -522,7 +522,8 @@ static void test_records_validate_reasons(void **state)
 	assert_int_equal(chronik_protocol_batch_validate_options_init(&o, 99),
 			 CHRONIK_EVERSION);
 	assert_int_equal(chronik_protocol_batch_validate_options_init(
-				 &o, CHRONIK_PROTOCOL_BATCH_VALIDATE_OPTIONS_VERSION),
+				 &o,
+				 CHRONIK_PROTOCOL_BATCH_VALIDATE_OPTIONS_VERSION),
 			 0);
 	/* Trailing bytes. */
 	memcpy(big, b, len);
@@ -725,7 +726,8 @@ static void test_records_crc32c_large(void **state)
 					 sw);
 			if (sizes[k] < 1000)
 				continue;
-			uint32_t c = chronik_protocol_crc32c(0, buf + off, 1000);
+			uint32_t c =
+				chronik_protocol_crc32c(0, buf + off, 1000);
 			c = chronik_protocol_crc32c(c, buf + off + 1000,
 						    sizes[k] - 1000);
 			assert_int_equal(c, sw);
