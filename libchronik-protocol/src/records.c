@@ -117,7 +117,8 @@ int chronik_protocol_batch_verify_crc(const chronik_protocol_batch *batch)
 
 	if (!batch || batch->size < CHRONIK_PROTOCOL_BATCH_HEADER_SIZE)
 		return CHRONIK_EARG;
-	c = chronik_util_crc32c(0, batch->data + CHRONIK_PROTOCOL_BATCH_CRC_START,
+	c = chronik_util_crc32c(0,
+				batch->data + CHRONIK_PROTOCOL_BATCH_CRC_START,
 				batch->size - CHRONIK_PROTOCOL_BATCH_CRC_START);
 	return c == batch->header.crc ? 0 : CHRONIK_ECRC;
 }
@@ -487,7 +488,8 @@ int chronik_protocol_batch_validate(
 	if (rc)
 		PROBLEM(CHRONIK_PROTOCOL_BATCH_BAD_LENGTH, rc);
 	if (o->exact_size && b.size != len)
-		PROBLEM(CHRONIK_PROTOCOL_BATCH_TRAILING_BYTES, CHRONIK_EMALFORMED);
+		PROBLEM(CHRONIK_PROTOCOL_BATCH_TRAILING_BYTES,
+			CHRONIK_EMALFORMED);
 	if (o->max_batch_size && b.size > o->max_batch_size)
 		PROBLEM(CHRONIK_PROTOCOL_BATCH_TOO_BIG, CHRONIK_ETOOBIG);
 	if (chronik_protocol_batch_verify_crc(&b))
@@ -505,14 +507,16 @@ int chronik_protocol_batch_validate(
 	if ((h->producer_id >= 0 && h->base_sequence < 0) ||
 	    ((h->attributes & CHRONIK_PROTOCOL_ATTR_TRANSACTIONAL) &&
 	     h->producer_id < 0))
-		PROBLEM(CHRONIK_PROTOCOL_BATCH_BAD_PRODUCER, CHRONIK_EMALFORMED);
+		PROBLEM(CHRONIK_PROTOCOL_BATCH_BAD_PRODUCER,
+			CHRONIK_EMALFORMED);
 	if ((h->attributes & CHRONIK_PROTOCOL_ATTR_CONTROL) &&
 	    !o->allow_control)
 		PROBLEM(CHRONIK_PROTOCOL_BATCH_CONTROL_NOT_ALLOWED,
 			CHRONIK_EMALFORMED);
 	create_time = !(h->attributes & CHRONIK_PROTOCOL_ATTR_LOG_APPEND_TIME);
 	if (create_time && !ts_ok(h->max_timestamp, o))
-		PROBLEM(CHRONIK_PROTOCOL_BATCH_BAD_TIMESTAMP, CHRONIK_EMALFORMED);
+		PROBLEM(CHRONIK_PROTOCOL_BATCH_BAD_TIMESTAMP,
+			CHRONIK_EMALFORMED);
 	if (!o->check_records)
 		goto out;
 
@@ -539,8 +543,9 @@ int chronik_protocol_batch_validate(
 			/* Distinguish "fewer/more records than the count"
 			 * from a record that does not parse. */
 			if (it.pos_ == it.end_ || i == h->records_count)
-				PROBLEM(CHRONIK_PROTOCOL_BATCH_RECORD_COUNT_MISMATCH,
-					CHRONIK_EMALFORMED);
+				PROBLEM(
+				    CHRONIK_PROTOCOL_BATCH_RECORD_COUNT_MISMATCH,
+				    CHRONIK_EMALFORMED);
 			PROBLEM(CHRONIK_PROTOCOL_BATCH_BAD_RECORD,
 				CHRONIK_EMALFORMED);
 		}
@@ -681,7 +686,8 @@ int chronik_protocol_batch_builder_append(
 	ts_delta = add64(timestamp, -b->base_ts);
 	body = 1 + chronik_varint64_size(ts_delta) +
 	       chronik_varint64_size(b->count) + bytes_size(key_len) +
-	       bytes_size(value_len) + chronik_varint64_size((int64_t)n_headers);
+	       bytes_size(value_len) +
+	       chronik_varint64_size((int64_t)n_headers);
 	for (size_t i = 0; i < n_headers; i++) {
 		if (headers[i].key_len < 0 || headers[i].value_len < -1 ||
 		    (headers[i].key_len > 0 && !headers[i].key) ||

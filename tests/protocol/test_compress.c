@@ -24,12 +24,13 @@
 static uint8_t *payload(size_t n, int compressible)
 {
 	uint8_t *p = calloc(1, n ? n : 1);
+	static const char line[] =
+		"{\"level\":\"info\",\"msg\":\"request served\"}\n";
 	uint32_t s = 99;
 
 	for (size_t i = 0; i < n; i++) {
 		s = s * 1103515245u + 12345u;
-		p[i] = compressible ? (uint8_t)("{\"level\":\"info\",\"msg\":"
-						"\"request served\"}\n"[i % 43])
+		p[i] = compressible ? (uint8_t)line[i % (sizeof line - 1)]
 				    : (uint8_t)(s >> 16);
 		if (compressible && (s >> 28) == 0)
 			p[i] = (uint8_t)('0' + (s >> 20) % 10);
@@ -234,8 +235,9 @@ static void test_compress_corrupt_and_truncated(void **state)
 			/* A xerial stream cut right after its header or a
 			 * block is a valid, shorter stream. */
 			if (rc == 0) {
-				assert_int_equal(codec,
-						 CHRONIK_PROTOCOL_COMPRESSION_SNAPPY);
+				assert_int_equal(
+					codec,
+					CHRONIK_PROTOCOL_COMPRESSION_SNAPPY);
 				assert_int_equal(n, 16);
 				chronik_protocol_free(d);
 			} else {
@@ -281,7 +283,8 @@ static void test_compress_bomb_zstd(void **state)
 	ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 1);
 	for (int i = 0; i < 1024; i++) {
 		ZSTD_inBuffer ib = {zeros, MiB, 0};
-		ZSTD_EndDirective end = i == 1023 ? ZSTD_e_end : ZSTD_e_continue;
+		ZSTD_EndDirective end =
+			i == 1023 ? ZSTD_e_end : ZSTD_e_continue;
 		size_t r;
 		do {
 			ZSTD_outBuffer ob = {c, cap, clen};

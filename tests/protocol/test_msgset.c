@@ -231,8 +231,9 @@ static void test_msgset_v0_lz4_broken_checksum(void **state)
 			 0);
 	assert_int_equal(chronik_protocol_message_parse(&w, wrap, wlen), 0);
 	assert_int_equal(chronik_protocol_decompress(
-				 &plain, &plen, CHRONIK_PROTOCOL_COMPRESSION_LZ4,
-				 0, w.value, (size_t)w.value_len, 1024),
+				 &plain, &plen,
+				 CHRONIK_PROTOCOL_COMPRESSION_LZ4, 0, w.value,
+				 (size_t)w.value_len, 1024),
 			 CHRONIK_ECODEC);
 	assert_int_equal(chronik_protocol_message_decompress(&plain, &plen, &w,
 							     1024),
@@ -240,9 +241,10 @@ static void test_msgset_v0_lz4_broken_checksum(void **state)
 	assert_int_equal(plen, (size_t)n);
 	chronik_protocol_free(plain);
 	chronik_protocol_free(wrap);
-	assert_int_equal(chronik_protocol_message_wrap(&wrap, &wlen, 1,
-						       CHRONIK_PROTOCOL_COMPRESSION_ZSTD,
-						       0, 0, inner, (size_t)n),
+	assert_int_equal(chronik_protocol_message_wrap(
+				 &wrap, &wlen, 1,
+				 CHRONIK_PROTOCOL_COMPRESSION_ZSTD, 0, 0, inner,
+				 (size_t)n),
 			 CHRONIK_EUNSUPPORTED);
 }
 

@@ -13,6 +13,8 @@
 
 #include <chronik/protocol.h>
 
+#include "crc32c.h"
+
 static void put32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
@@ -488,8 +490,8 @@ static void test_records_rewrite_in_place(void **state)
 	(void)state;
 
 	memcpy(crc, b + 17, 4);
-	assert_int_equal(chronik_protocol_batch_set_base_offset(b, len,
-								 INT64_C(1) << 40),
+	assert_int_equal(chronik_protocol_batch_set_base_offset(
+				 b, len, INT64_C(1) << 40),
 			 0);
 	assert_int_equal(chronik_protocol_batch_set_leader_epoch(b, len, 7),
 			 0);
@@ -520,7 +522,8 @@ static void test_records_validate_reasons(void **state)
 	assert_int_equal(chronik_protocol_batch_validate_options_init(&o, 99),
 			 CHRONIK_EVERSION);
 	assert_int_equal(chronik_protocol_batch_validate_options_init(
-				 &o, CHRONIK_PROTOCOL_BATCH_VALIDATE_OPTIONS_VERSION),
+				 &o,
+				 CHRONIK_PROTOCOL_BATCH_VALIDATE_OPTIONS_VERSION),
 			 0);
 	/* Trailing bytes. */
 	memcpy(big, b, len);
@@ -703,6 +706,35 @@ static void test_records_crc32c_entry_point(void **state)
 	assert_int_equal(chronik_protocol_crc32c(5, NULL, 0), 5);
 }
 
+/* The interleaved hardware path (blocks of 3 x 256 and 3 x 8192 bytes)
+ * agrees with the portable tables at sizes around the block edges. */
+static void test_records_crc32c_large(void **state)
+{
+	static const size_t sizes[] = {767, 768, 769, 1536, 24575, 24576,
+				       24577, 50000, 100003};
+	uint8_t *buf = malloc(100003 + 8);
+	(void)state;
+
+	for (size_t i = 0; i < 100003 + 8; i++)
+		buf[i] = (uint8_t)(i * 2654435761u >> 24);
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+		for (size_t off = 0; off < 8; off += 3) {
+			uint32_t sw = chronik_util_crc32c_sw(0, buf + off,
+							     sizes[k]);
+			assert_int_equal(chronik_protocol_crc32c(0, buf + off,
+								 sizes[k]),
+					 sw);
+			if (sizes[k] < 1000)
+				continue;
+			uint32_t c =
+				chronik_protocol_crc32c(0, buf + off, 1000);
+			c = chronik_protocol_crc32c(c, buf + off + 1000,
+						    sizes[k] - 1000);
+			assert_int_equal(c, sw);
+		}
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -720,6 +752,7 @@ int main(void)
 		cmocka_unit_test(test_records_validate_reasons),
 		cmocka_unit_test(test_records_blob_split),
 		cmocka_unit_test(test_records_crc32c_entry_point),
+		cmocka_unit_test(test_records_crc32c_large),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
