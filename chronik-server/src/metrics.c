@@ -394,6 +394,12 @@ static void sb_double(strbuf *b, double v)
 		sb_puts(b, v > 0 ? "+Inf" : "-Inf");
 		return;
 	}
+	/* Whole numbers (byte bounds, counts) without an exponent. */
+	if (v == trunc(v) && fabs(v) < 1e15) {
+		snprintf(tmp, sizeof tmp, "%.0f", v);
+		sb_puts(b, strcmp(tmp, "-0") == 0 ? "0" : tmp);
+		return;
+	}
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(tmp, sizeof tmp, "%.*g", prec, v);
 		if (strtod(tmp, NULL) == v)
