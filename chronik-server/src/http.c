@@ -290,7 +290,10 @@ static int listen_on(const char *host, int port, int *bound_port,
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
 
-		fd = socket(it->ai_family, it->ai_socktype | SOCK_CLOEXEC,
+		/* Non-blocking: a client gone between poll and accept must
+		 * not stall the HTTP thread. */
+		fd = socket(it->ai_family,
+			    it->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
 			    it->ai_protocol);
 		if (fd < 0) {
 			rc = -errno;

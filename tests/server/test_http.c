@@ -421,11 +421,24 @@ static void test_http_no_metrics_registry(void **state)
 	struct fixture *f = *state;
 	struct reply r;
 
+	chronik_http_options o = { 0 };
+	char err[256];
+
+	/* Stopping frees the port: a new server binds it again. */
+	o.host = "127.0.0.1";
+	o.port = chronik_http_port(f->http);
+	o.admin_key = KEY;
 	chronik_http_stop(f->http);
 	f->http = NULL;
-	assert_int_equal(start(f, NULL), 0);
+	assert_int_equal(chronik_http_start(&f->http, &o, err, sizeof err), 0);
+	assert_int_equal(chronik_http_port(f->http), o.port);
 	request(f, &r, "GET", "/metrics", NULL, NULL);
 	assert_int_equal(r.status, 404);
+	/* No provider callbacks: 503, still behind the key. */
+	request(f, &r, "GET", "/admin/status", NULL, NULL);
+	assert_json_error(&r, 401, "unauthorized");
+	request(f, &r, "GET", "/admin/topics", KEY, NULL);
+	assert_json_error(&r, 503, "unavailable");
 }
 
 static void test_http_start_errors(void **state)
