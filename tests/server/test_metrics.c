@@ -334,13 +334,15 @@ static void test_metrics_broker_set(void **state)
 		"\"NOT_LEADER_OR_FOLLOWER\"} 1\n",
 		"chronik_requests_total{api=\"Produce\",error=\"-1\"} 1\n",
 		"chronik_requests_total{api=\"Fetch\",error=\"NONE\"} 0\n",
+		"chronik_requests_total{api=\"Fetch\",error="
+		"\"FUTURE_ERROR\"} 2\n",
 		"chronik_requests_total{api=\"unknown\",error=\"NONE\"} 1\n",
 		"chronik_requests_total{api=\"unknown\",error="
 		"\"UNSUPPORTED_VERSION\"} 1\n",
 		"chronik_request_duration_seconds_bucket{api=\"Produce\","
 		"le=\"0.001\"} 2\n",
 		"chronik_request_duration_seconds_count{api=\"Produce\"} 4\n",
-		"chronik_request_duration_seconds_count{api=\"Fetch\"} 0\n",
+		"chronik_request_duration_seconds_count{api=\"Fetch\"} 2\n",
 		"chronik_request_duration_seconds_count{api=\"unknown\"} 2\n",
 		"chronik_network_bytes_received_total 100\n",
 		"chronik_network_bytes_sent_total 200\n",
@@ -369,6 +371,9 @@ static void test_metrics_broker_set(void **state)
 	chronik_broker_metrics_request(&bm, 0, 6, "NOT_LEADER_OR_FOLLOWER",
 				       0.02);
 	chronik_broker_metrics_request(&bm, 0, -1, NULL, 0.02);
+	/* Beyond the cached range: looked up each time, still counted. */
+	chronik_broker_metrics_request(&bm, 1, 500, "FUTURE_ERROR", 0.02);
+	chronik_broker_metrics_request(&bm, 1, 500, "FUTURE_ERROR", 0.02);
 	chronik_broker_metrics_request(&bm, 77, 0, NULL, 0.02);
 	chronik_broker_metrics_request(&bm, -3, 35, "UNSUPPORTED_VERSION",
 				       0.02);
