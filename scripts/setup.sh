@@ -11,7 +11,7 @@ set -euo pipefail
 BUILD_PKGS=(
   meson ninja-build pkg-config gcc python3
   libuv1-dev zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev
-  libmbedtls-dev libcurl4-openssl-dev libjansson-dev
+  libmbedtls-dev libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev
 )
 TEST_PKGS=(
   libcmocka-dev g++ binutils abigail-tools
