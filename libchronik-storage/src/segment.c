@@ -431,10 +431,10 @@ static void reset_indexes(struct slog_seg *g)
 {
 	if (g->oidx.map)
 		memset(g->oidx.map + SLOG_IDX_HDR, 0,
-		       g->oidx.map_len - SLOG_IDX_HDR);
+		       g->oidx.cap * SLOG_OIDX_ESZ);
 	if (g->tidx.map)
 		memset(g->tidx.map + SLOG_IDX_HDR, 0,
-		       g->tidx.map_len - SLOG_IDX_HDR);
+		       g->tidx.cap * SLOG_TIDX_ESZ);
 	g->oidx.count = 0;
 	g->tidx.count = 0;
 	g->last_oidx_pos = 0;
@@ -517,10 +517,9 @@ static int index_grow(struct slog_index *x, size_t cap)
 	return 0;
 }
 
-int slog_seg_rebuild_indexes(chronik_storage *s, struct slog_seg *g,
-			     const chronik_storage_topic_config *c)
+static int rebuild(chronik_storage *s, struct slog_seg *g,
+		   const chronik_storage_topic_config *c, size_t cap)
 {
-	size_t cap = (size_t)(g->size / c->index_interval_bytes) + 8;
 	uint64_t end;
 	int r;
 
@@ -538,6 +537,13 @@ int slog_seg_rebuild_indexes(chronik_storage *s, struct slog_seg *g,
 				" (file size %" PRIu64 ")",
 				g->path, end, g->size);
 	return 0;
+}
+
+int slog_seg_rebuild_indexes(chronik_storage *s, struct slog_seg *g,
+			     const chronik_storage_topic_config *c)
+{
+	return rebuild(s, g, c,
+		       (size_t)(g->size / c->index_interval_bytes) + 8);
 }
 
 int slog_seg_load(struct slog_seg **out, chronik_storage_partition *p,
@@ -636,12 +642,14 @@ void slog_seg_trim_indexes(struct slog_seg *g)
 {
 	/* The file keeps its mapping; only the size on disk shrinks to the
 	 * used entries (no access beyond them ever happens). */
-	if (g->oidx.fd >= 0)
-		(void)!ftruncate(g->oidx.fd, (off_t)(SLOG_IDX_HDR +
-				 g->oidx.count * SLOG_OIDX_ESZ));
-	if (g->tidx.fd >= 0)
-		(void)!ftruncate(g->tidx.fd, (off_t)(SLOG_IDX_HDR +
-				 g->tidx.count * SLOG_TIDX_ESZ));
+	if (g->oidx.fd >= 0 &&
+	    ftruncate(g->oidx.fd, (off_t)(SLOG_IDX_HDR +
+					  g->oidx.count * SLOG_OIDX_ESZ)) == 0)
+		g->oidx.cap = g->oidx.count;
+	if (g->tidx.fd >= 0 &&
+	    ftruncate(g->tidx.fd, (off_t)(SLOG_IDX_HDR +
+					  g->tidx.count * SLOG_TIDX_ESZ)) == 0)
+		g->tidx.cap = g->tidx.count;
 }
 
 void slog_seg_unlink(struct slog_seg *g)
@@ -723,5 +731,6 @@ int slog_seg_truncate(chronik_storage *s, struct slog_seg *g, uint64_t pos,
 		return slog_err(s, -errno, "truncate %s: %s", g->path,
 				strerror(errno));
 	g->size = pos;
-	return slog_seg_rebuild_indexes(s, g, c);
+	/* It becomes the active segment again: room for a full one. */
+	return rebuild(s, g, c, slog_index_cap(c));
 }
