@@ -37,7 +37,10 @@ static void retention(chronik_storage_partition *p, int64_t now)
 		}
 		if (!(c->cleanup_policy & CHRONIK_STORAGE_CLEANUP_DELETE))
 			break;
-		if (c->retention_ms >= 0 && now - g->max_ts > c->retention_ms) {
+		/* An emptied (compacted) segment has no timestamp: it stays,
+		 * so compaction never moves the log start offset. */
+		if (c->retention_ms >= 0 && g->max_ts >= 0 &&
+		    now - g->max_ts > c->retention_ms) {
 			total -= g->size;
 			n++;
 			continue;
