@@ -351,7 +351,8 @@ static int part_load(chronik_storage_partition *p)
 		}
 		bases[n++] = b;
 	}
-	qsort(bases, n, sizeof *bases, cmp_i64);
+	if (n > 1)
+		qsort(bases, n, sizeof *bases, cmp_i64);
 	for (size_t i = 0; i < n; i++) {
 		struct slog_seg *g;
 
