@@ -439,9 +439,9 @@ CHRONIK_STORAGE_API int chronik_storage_read(chronik_storage_slice *out,
  * ListOffsets: find the first offset whose record timestamp is >=
  * @p timestamp, or one of the special CHRONIK_STORAGE_TIME_* values.
  *
- * @param[out] offset_out    the offset (the high watermark when no
- *                           record is that new; -1 with
- *                           MAX_TIMESTAMP on an empty log).
+ * @param[out] offset_out    the offset; -1 when no record is that new
+ *                           (Kafka's UNKNOWN_OFFSET) or, with
+ *                           MAX_TIMESTAMP, when the log is empty.
  * @param[out] timestamp_out optional; the record's timestamp (-1 for
  *                           EARLIEST/LATEST).
  * @param p         the partition.
