@@ -197,7 +197,7 @@ static void test_crash_kill9_cycles(void **state)
 		verify(dir, acks, nacks);
 	}
 	assert_true(nacks > 100);
-	print_message("%zu acknowledged batches over %d kill -9 cycles\n",
+	print_message("# %zu acknowledged batches over %d kill -9 cycles\n",
 		      nacks, CYCLES);
 	free(acks);
 	lt_rmrf(dir);
