@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The cleaner: retention (retention.ms, retention.bytes, DeleteRecords)
+ * deletes whole old segments; compaction keeps the newest record per key
+ * with a bounded key-hash map, cleaning in passes and swapping rewritten
+ * segments in with rename. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chronik/protocol_records.h"
+#include "log_internal.h"
+#include "varint.h"
+
+/* ---------------------------------------------------------- retention */
+
+static void retention(chronik_storage_partition *p, int64_t now)
+{
+	const chronik_storage_topic_config *c = &p->cfg;
+	uint64_t total = 0;
+	size_t n = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->nsegs; i++)
+		total += p->segs[i]->size;
+	while (n + 1 < p->nsegs) {
+		struct slog_seg *g = p->segs[n];
+
+		if (p->segs[n + 1]->base <= p->log_start) {
+			total -= g->size;
+			n++;
+			continue;
+		}
+		if (!(c->cleanup_policy & CHRONIK_STORAGE_CLEANUP_DELETE))
+			break;
+		/* An emptied (compacted) segment has no timestamp: it stays,
+		 * so compaction never moves the log start offset. */
+		if (c->retention_ms >= 0 && g->max_ts >= 0 &&
+		    now - g->max_ts > c->retention_ms) {
+			total -= g->size;
+			n++;
+			continue;
+		}
+		if (c->retention_bytes >= 0 &&
+		    total - g->size >= (uint64_t)c->retention_bytes) {
+			total -= g->size;
+			n++;
+			continue;
+		}
+		break;
+	}
+	if (n) {
+		slog_log(p->s, 2, "%s: retention deleted %zu segment(s) "
+			 "below offset %" PRId64, p->name, n,
+			 p->segs[n]->base);
+		slog_part_remove_front(p, n);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* --------------------------------------------------------- compaction */
+
+struct keymap {
+	uint64_t *h;
+	int64_t *off;
+	size_t cap; /* power of two */
+	size_t n;
+	size_t limit;
+};
+
+static uint64_t key_hash(const uint8_t *k, int32_t len)
+{
+	uint64_t x = 0xcbf29ce484222325ull;
+
+	for (int32_t i = 0; i < len; i++)
+		x = (x ^ k[i]) * 0x100000001b3ull;
+	x ^= x >> 31;
+	x *= 0x7fb5d329728ea185ull;
+	x ^= x >> 27;
+	return x ? x : 1;
+}
+
+static int map_init(struct keymap *m, size_t bytes)
+{
+	size_t cap = 1024;
+
+	while (cap * 2 * 16 <= bytes)
+		cap *= 2;
+	m->h = calloc(cap, sizeof *m->h);
+	m->off = calloc(cap, sizeof *m->off);
+	m->cap = cap;
+	m->n = 0;
+	m->limit = cap / 4 * 3;
+	return m->h && m->off ? 0 : -ENOMEM;
+}
+
+static void map_put(struct keymap *m, uint64_t h, int64_t off)
+{
+	size_t i = (size_t)h & (m->cap - 1);
+
+	while (m->h[i] && m->h[i] != h)
+		i = (i + 1) & (m->cap - 1);
+	if (!m->h[i]) {
+		m->h[i] = h;
+		m->n++;
+	}
+	m->off[i] = off;
+}
+
+static int64_t map_get(const struct keymap *m, uint64_t h)
+{
+	size_t i = (size_t)h & (m->cap - 1);
+
+	while (m->h[i]) {
+		if (m->h[i] == h)
+			return m->off[i];
+		i = (i + 1) & (m->cap - 1);
+	}
+	return -1;
+}
+
+/* Read a whole batch at pos into *buf (grown as needed). */
+static int read_batch(uint8_t **buf, size_t *cap, const struct slog_seg *g,
+		      uint64_t pos, size_t size)
+{
+	if (size > *cap) {
+		uint8_t *n = realloc(*buf, size);
+
+		if (!n)
+			return -ENOMEM;
+		*buf = n;
+		*cap = size;
+	}
+	if (pread(g->fd, *buf, size, (off_t)pos) != (ssize_t)size)
+		return CHRONIK_ECORRUPT;
+	return 0;
+}
+
+/* Iterate the records of a batch (decompressing if needed). */
+struct recs {
+	chronik_protocol_batch pb;
+	chronik_protocol_record_iter it;
+	void *plain;
+};
+
+static int recs_open(struct recs *x, const uint8_t *b, size_t len)
+{
+	size_t pl;
+	int r;
+
+	x->plain = NULL;
+	if ((r = chronik_protocol_batch_parse(&x->pb, b, len)) < 0)
+		return r;
+	if (x->pb.header.attributes & CHRONIK_PROTOCOL_ATTR_COMPRESSION_MASK) {
+		r = chronik_protocol_batch_decompress(&x->plain, &pl, &x->pb,
+						      (size_t)256 << 20);
+		if (r < 0)
+			return r;
+		return chronik_protocol_record_iter_init_buf(
+			&x->it, &x->pb.header, x->plain, pl);
+	}
+	return chronik_protocol_record_iter_init(&x->it, &x->pb);
+}
+
+/* Add the keys of segments [i0, n) from offset `from` to the map until it
+ * is nearly full; returns the offset the map covers up to (exclusive). */
+static int build_map(int64_t *end_out, struct keymap *m,
+		     struct slog_seg **segs, size_t n, int64_t from)
+{
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	int64_t end = from;
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct slog_seg *g = segs[i];
+		struct slog_cursor cur;
+		struct slog_bhdr h;
+		uint64_t pos;
+
+		if (g->next_off <= from)
+			continue;
+		slog_cursor_init(&cur, g->fd, g->size);
+		pos = slog_oidx_floor(g, from);
+		while ((r = slog_cursor_hdr(&cur, pos, &h)) == 1) {
+			struct recs x;
+			chronik_protocol_record rec;
+			int k;
+
+			if (h.last < from) {
+				pos += h.size;
+				continue;
+			}
+			if (m->n + (size_t)(h.last - h.base + 1) > m->limit &&
+			    m->n > 0)
+				goto done;
+			if ((r = read_batch(&buf, &cap, g, pos, h.size)) < 0 ||
+			    (r = recs_open(&x, buf, h.size)) < 0)
+				goto done;
+			while ((k = chronik_protocol_record_next(&rec,
+								 &x.it)) == 1)
+				if (rec.key && rec.offset >= from)
+					map_put(m, key_hash(rec.key,
+							    rec.key_len),
+						rec.offset);
+			chronik_protocol_free(x.plain);
+			if (k < 0) {
+				r = k;
+				goto done;
+			}
+			end = h.last + 1;
+			pos += h.size;
+		}
+		if (r < 0)
+			goto done;
+		end = g->next_off;
+	}
+done:
+	free(buf);
+	*end_out = end;
+	return r < 0 ? r : 0;
+}
+
+/* Encode the kept records of a batch as a new uncompressed batch with the
+ * same base offset, lastOffsetDelta and timestamps. */
+static size_t encode_record(uint8_t *o, const chronik_protocol_record *r)
+{
+	uint8_t body[64];
+	size_t n = 0, hn;
+
+	body[n++] = 0; /* attributes */
+	n += chronik_varint64_write(body + n, r->timestamp_delta);
+	n += chronik_varint64_write(body + n, r->offset_delta);
+	n += chronik_varint64_write(body + n, r->key ? r->key_len : -1);
+	hn = n;
+	/* The length prefix needs the exact size of the rest. */
+	size_t vlen_sz = chronik_varint64_size(r->value ? r->value_len : -1);
+	size_t hc_sz = chronik_varint64_size(r->headers_count);
+	size_t len = hn + (r->key ? (size_t)r->key_len : 0) + vlen_sz +
+		     (r->value ? (size_t)r->value_len : 0) + hc_sz +
+		     r->headers_size;
+	size_t w = chronik_varint64_write(o, (int64_t)len);
+
+	memcpy(o + w, body, hn);
+	w += hn;
+	if (r->key) {
+		memcpy(o + w, r->key, (size_t)r->key_len);
+		w += (size_t)r->key_len;
+	}
+	w += chronik_varint64_write(o + w, r->value ? r->value_len : -1);
+	if (r->value) {
+		memcpy(o + w, r->value, (size_t)r->value_len);
+		w += (size_t)r->value_len;
+	}
+	w += chronik_varint64_write(o + w, r->headers_count);
+	memcpy(o + w, r->headers, r->headers_size);
+	return w + r->headers_size;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+struct clean_ctx {
+	chronik_storage_partition *p;
+	const struct keymap *m;
+	int64_t end;       /* map covers offsets below this */
+	int64_t ts_horizon; /* tombstones older than this go */
+	int kept_tombstones;
+	uint8_t *out;
+	size_t out_cap;
+};
+
+/* Filter one batch; *len_out 0 drops it, out==b keeps it verbatim. */
+static int clean_batch(struct clean_ctx *c, const uint8_t *b, size_t len,
+		       const uint8_t **out, size_t *len_out)
+{
+	struct recs x;
+	chronik_protocol_record rec;
+	size_t w = SLOG_BATCH_HDR, total = 0, kept = 0;
+	int k, r;
+
+	if ((r = recs_open(&x, b, len)) < 0)
+		return r;
+	if (x.pb.header.attributes & CHRONIK_PROTOCOL_ATTR_CONTROL) {
+		chronik_protocol_free(x.plain);
+		*out = b;
+		*len_out = len;
+		return 0;
+	}
+	/* Worst case the re-encoded records are the decompressed size plus
+	 * a few bytes each. */
+	size_t need = SLOG_BATCH_HDR + len +
+		      (size_t)x.pb.header.records_count * 16 + 64;
+	if (x.plain)
+		need += (size_t)((uint8_t *)x.it.end_ - (uint8_t *)x.plain);
+	if (need > c->out_cap) {
+		uint8_t *n = realloc(c->out, need);
+
+		if (!n) {
+			chronik_protocol_free(x.plain);
+			return -ENOMEM;
+		}
+		c->out = n;
+		c->out_cap = need;
+	}
+	while ((k = chronik_protocol_record_next(&rec, &x.it)) == 1) {
+		int keep = 1;
+
+		total++;
+		if (rec.key) {
+			int64_t mo = map_get(c->m, key_hash(rec.key,
+							    rec.key_len));
+
+			if (mo >= 0 && rec.offset < mo)
+				keep = 0;
+			else if (!rec.value && rec.offset < c->end &&
+				 rec.timestamp < c->ts_horizon)
+				keep = 0;
+			else if (!rec.value)
+				c->kept_tombstones = 1;
+		}
+		if (keep) {
+			w += encode_record(c->out + w, &rec);
+			kept++;
+		}
+	}
+	chronik_protocol_free(x.plain);
+	if (k < 0)
+		return k;
+	if (kept == total) {
+		*out = b;
+		*len_out = len;
+		return 0;
+	}
+	if (kept == 0) {
+		*len_out = 0;
+		return 0;
+	}
+	memcpy(c->out, b, SLOG_BATCH_HDR);
+	uint16_t attr = (uint16_t)(b[21] << 8 | b[22]);
+	attr &= (uint16_t)~CHRONIK_PROTOCOL_ATTR_COMPRESSION_MASK;
+	c->out[21] = (uint8_t)(attr >> 8);
+	c->out[22] = (uint8_t)attr;
+	put_be32(c->out + 8, (uint32_t)(w - 12));
+	put_be32(c->out + 57, (uint32_t)kept);
+	put_be32(c->out + 17,
+		 chronik_protocol_crc32c(0, c->out + 21, w - 21));
+	*out = c->out;
+	*len_out = w;
+	return 0;
+}
+
+static int index_path(char *buf, size_t n, const struct slog_seg *g,
+		      const char *ext)
+{
+	size_t l = strlen(g->path);
+
+	return snprintf(buf, n, "%.*s%s", (int)(l - 4), g->path, ext);
+}
+
+/* Rewrite one segment through the filter and swap it in. */
+static int clean_segment(struct clean_ctx *c, struct slog_seg *g)
+{
+	chronik_storage_partition *p = c->p;
+	chronik_storage *s = p->s;
+	struct slog_seg *ng = NULL, *loaded = NULL;
+	struct slog_cursor cur;
+	struct slog_bhdr h;
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	uint64_t pos = 0;
+	char tmp[4400], path[4400];
+	int r;
+
+	if ((r = slog_seg_create(&ng, p, g->base, ".cleaned")) < 0)
+		return slog_err(s, r, "%s: compaction: create: %s", p->name,
+				strerror(-r));
+	slog_cursor_init(&cur, g->fd, g->size);
+	while ((r = slog_cursor_hdr(&cur, pos, &h)) == 1) {
+		const uint8_t *o;
+		size_t olen;
+		struct slog_bhdr nh;
+
+		if ((r = read_batch(&buf, &cap, g, pos, h.size)) < 0 ||
+		    (r = clean_batch(c, buf, h.size, &o, &olen)) < 0)
+			break;
+		if (olen) {
+			slog_parse_hdr(&nh, o);
+			if ((r = slog_seg_append(ng, &p->cfg, o, olen, &nh)) <
+			    0)
+				break;
+		}
+		pos += h.size;
+	}
+	free(buf);
+	if (r == 0 && s->opts.sync_segments && fdatasync(ng->fd) < 0)
+		r = -errno;
+	snprintf(tmp, sizeof tmp, "%s", ng->path);
+	slog_seg_put(ng);
+	if (r < 0) {
+		unlink(tmp);
+		return slog_err(s, r, "%s: compaction of %s at position %"
+				PRIu64 ": %s", p->name, g->path, pos,
+				chronik_strerror(r));
+	}
+	/* Swap: drop the old indexes first so that a crash anywhere in
+	 * between leaves either log with no index (rebuilt on open). */
+	pthread_mutex_lock(&p->lock);
+	size_t k;
+	for (k = 0; k < p->nsegs && p->segs[k] != g; k++)
+		;
+	if (k == p->nsegs) {
+		pthread_mutex_unlock(&p->lock);
+		unlink(tmp);
+		return 0; /* deleted meanwhile */
+	}
+	index_path(path, sizeof path, g, ".index");
+	unlink(path);
+	index_path(path, sizeof path, g, ".timeindex");
+	unlink(path);
+	if (rename(tmp, g->path) < 0) {
+		r = slog_err(s, -errno, "rename %s: %s", tmp,
+			     strerror(errno));
+	} else {
+		r = slog_seg_load(&loaded, p, g->base, 0);
+		if (r == 0) {
+			p->segs[k] = loaded;
+			slog_seg_put(g);
+		}
+	}
+	p->dir_dirty = 1;
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+static int compact(chronik_storage_partition *p, int64_t now)
+{
+	chronik_storage *s = p->s;
+	struct slog_seg **segs = NULL;
+	struct keymap m = {0};
+	struct clean_ctx c = {0};
+	size_t n;
+	int64_t dirty_end, end;
+	int r = 0;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->nsegs - 1;
+	if (n > 0 && (segs = malloc(n * sizeof *segs)))
+		for (size_t i = 0; i < n; i++) {
+			segs[i] = p->segs[i];
+			slog_seg_get(segs[i]);
+		}
+	c.ts_horizon = now - p->cfg.delete_retention_ms;
+	pthread_mutex_unlock(&p->lock);
+	if (!segs)
+		return n > 0 ? -ENOMEM : 0;
+	dirty_end = segs[n - 1]->next_off;
+	if (p->cleaned_upto >= dirty_end &&
+	    !(p->kept_tombstones &&
+	      now - p->last_clean_ms >= p->cfg.delete_retention_ms))
+		goto out;
+	if ((r = map_init(&m, s->opts.cleaner_map_bytes ?
+				      s->opts.cleaner_map_bytes :
+				      (size_t)16 << 20)) < 0)
+		goto out;
+	r = build_map(&end, &m, segs, n, p->cleaned_upto);
+	if (r < 0) {
+		slog_err(s, r, "%s: compaction: reading keys: %s", p->name,
+			 chronik_strerror(r));
+		goto out;
+	}
+	if (end <= p->cleaned_upto)
+		end = p->cleaned_upto;
+	c.p = p;
+	c.m = &m;
+	c.end = end;
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (segs[i]->base < end || p->kept_tombstones)
+			r = clean_segment(&c, segs[i]);
+	if (r == 0) {
+		slog_log(s, 2, "%s: compacted up to offset %" PRId64
+			 " (%zu keys)", p->name, end, m.n);
+		p->cleaned_upto = end;
+		p->last_clean_ms = now;
+		p->kept_tombstones = c.kept_tombstones;
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		slog_seg_put(segs[i]);
+	free(segs);
+	free(m.h);
+	free(m.off);
+	free(c.out);
+	return r;
+}
+
+int slog_clean_partition(chronik_storage_partition *p, int64_t now_ms)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&p->clean_mu);
+	retention(p, now_ms);
+	if (p->cfg.cleanup_policy & CHRONIK_STORAGE_CLEANUP_COMPACT)
+		r = compact(p, now_ms);
+	pthread_mutex_unlock(&p->clean_mu);
+	return r;
+}
+
+CHRONIK_STORAGE_API int chronik_storage_run_cleaner(chronik_storage *s)
+{
+	int r = 0;
+
+	if (!s)
+		return CHRONIK_EARG;
+	for (size_t i = 0;; i++) {
+		chronik_storage_partition *p;
+		int k;
+
+		pthread_mutex_lock(&s->lock);
+		p = i < s->nparts ? s->parts[i] : NULL;
+		pthread_mutex_unlock(&s->lock);
+		if (!p)
+			break;
+		k = slog_clean_partition(p, slog_now_ms());
+		if (k < 0 && r == 0)
+			r = k;
+	}
+	return r;
+}
+
+void *slog_cleaner_main(void *arg)
+{
+	chronik_storage *s = arg;
+	unsigned iv = s->opts.retention_check_ms ? s->opts.retention_check_ms
+						  : 5000;
+
+	pthread_mutex_lock(&s->cl_mu);
+	while (!s->cl_stop) {
+		struct timespec dl;
+
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += iv / 1000;
+		dl.tv_nsec += (long)(iv % 1000) * 1000000;
+		if (dl.tv_nsec >= 1000000000) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&s->cl_cv, &s->cl_mu, &dl);
+		if (s->cl_stop)
+			break;
+		pthread_mutex_unlock(&s->cl_mu);
+		chronik_storage_run_cleaner(s);
+		pthread_mutex_lock(&s->cl_mu);
+	}
+	pthread_mutex_unlock(&s->cl_mu);
+	return NULL;
+}

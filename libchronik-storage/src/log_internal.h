@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private declarations of the partition-log half of libchronik-storage. */
+#ifndef CHRONIK_STORAGE_LOG_INTERNAL_H
+#define CHRONIK_STORAGE_LOG_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "chronik/storage.h"
+#include "chronik/wal.h"
+
+/* WAL record types written by the storage (the WAL's type byte). */
+#define SLOG_WAL_BATCH 1    /* u16 topic len, topic, i32 partition, batch */
+#define SLOG_WAL_TRUNCATE 2 /* u16 topic len, topic, i32 partition, i64 */
+
+/* Index file formats (docs/formats.md). */
+#define SLOG_IDX_MAGIC "CHRKOIDX"
+#define SLOG_TIDX_MAGIC "CHRKTIDX"
+#define SLOG_IDX_VERSION 1
+#define SLOG_IDX_HDR 24
+#define SLOG_OIDX_ESZ 8  /* u32 relative offset, u32 position */
+#define SLOG_TIDX_ESZ 12 /* i64 timestamp, u32 relative offset */
+
+#define SLOG_BATCH_HDR 61
+
+/* The fields of a batch header that the log needs. */
+struct slog_bhdr {
+	int64_t base;
+	int64_t last;
+	int64_t max_ts;
+	uint32_t size; /* whole batch: 12 + batchLength */
+	int16_t attributes;
+	int8_t magic;
+};
+
+/* One index file, memory-mapped. */
+struct slog_index {
+	int fd;
+	uint8_t *map;
+	size_t map_len;
+	size_t cap;   /* entries that fit */
+	size_t count; /* valid entries */
+	size_t esz;
+};
+
+/* One segment: <base>.log plus its two indexes. */
+struct slog_seg {
+	atomic_int refs;
+	int64_t base;
+	int fd;
+	uint64_t size;     /* bytes of whole, valid batches */
+	int64_t next_off;  /* offset after the last batch (base if empty) */
+	int64_t max_ts;    /* largest batch max timestamp, -1 if none */
+	int64_t first_ms;  /* wall clock of the first append (segment.ms) */
+	uint64_t last_oidx_pos; /* log position of the last index entry */
+	struct slog_index oidx;
+	struct slog_index tidx;
+	int dirty;         /* written since the last sync (writer only) */
+	char *path;        /* .../<base>.log */
+};
+
+/* A batch appended but not yet in a segment (the in-memory tail). */
+struct slog_entry {
+	struct slog_entry *tail_next;
+	struct slog_entry *q_next;
+	struct chronik_storage_partition *p;
+	uint64_t lsn;
+	int64_t base;
+	int64_t last;
+	int64_t max_ts;
+	int status;
+	chronik_storage_append_cb cb;
+	void *ud;
+	size_t hdr_len; /* WAL header before the batch */
+	size_t len;     /* batch bytes */
+	uint8_t data[];
+};
+
+struct chronik_storage_partition {
+	chronik_storage *s;
+	char *topic;
+	int32_t partition;
+	char *dir;
+	char *name;
+	pthread_mutex_t lock;
+	chronik_storage_topic_config cfg;
+	struct slog_seg **segs;
+	size_t nsegs;
+	size_t capsegs;
+	int64_t next_offset; /* assigned */
+	_Atomic int64_t hw;
+	int64_t seg_end;     /* offset after the last batch in segments */
+	int64_t log_start;
+	struct slog_entry *tail_head;
+	struct slog_entry *tail_tail;
+	int dir_dirty;
+	int recovered_trunc;
+	/* cleaner state, under clean_mu */
+	pthread_mutex_t clean_mu;
+	int64_t cleaned_upto;
+	int64_t last_clean_ms;
+	int kept_tombstones;
+};
+
+struct chronik_storage {
+	char *dir;
+	char *topics_dir;
+	chronik_storage_options opts;
+	chronik_wal *wal;
+	int efd;
+	pthread_mutex_t lock; /* partitions table, error text */
+	chronik_storage_partition **parts;
+	size_t nparts;
+	size_t capparts;
+	char err[512];
+	atomic_int failed;
+	atomic_int closing;
+	atomic_long inflight;
+	pthread_mutex_t hw_mu;
+	pthread_cond_t hw_cv;
+	/* segment writer */
+	pthread_t writer;
+	int writer_started;
+	pthread_mutex_t wq_mu;
+	pthread_cond_t wq_cv;
+	pthread_cond_t wq_done_cv;
+	struct slog_entry *wq_head;
+	struct slog_entry *wq_tail;
+	int wq_stop;
+	uint64_t flush_req;
+	uint64_t flush_done;
+	int flush_err;
+	uint64_t applied_lsn;
+	struct slog_seg **dirty;
+	size_t ndirty;
+	size_t capdirty;
+	/* cleaner */
+	pthread_t cleaner;
+	int cleaner_started;
+	pthread_mutex_t cl_mu;
+	pthread_cond_t cl_cv;
+	int cl_stop;
+};
+
+/* storage.c */
+void slog_log(chronik_storage *s, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int slog_err(chronik_storage *s, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int64_t slog_now_ms(void);
+int slog_fsync_dir(const char *dir);
+
+/* segment.c */
+void slog_parse_hdr(struct slog_bhdr *h, const uint8_t *b);
+int slog_seg_create(struct slog_seg **out, chronik_storage_partition *p,
+		    int64_t base, const char *suffix);
+int slog_seg_load(struct slog_seg **out, chronik_storage_partition *p,
+		  int64_t base, int active);
+void slog_seg_get(struct slog_seg *g);
+void slog_seg_put(struct slog_seg *g);
+void slog_seg_unlink(struct slog_seg *g);
+int slog_seg_append(struct slog_seg *g, const chronik_storage_topic_config *c,
+		    const uint8_t *batch, size_t len, const struct slog_bhdr *h);
+void slog_seg_trim_indexes(struct slog_seg *g);
+size_t slog_index_cap(const chronik_storage_topic_config *c);
+int slog_seg_rebuild_indexes(chronik_storage *s, struct slog_seg *g,
+			     const chronik_storage_topic_config *c);
+/* Floor lookup: log position of the indexed batch at or before off. */
+uint64_t slog_oidx_floor(const struct slog_seg *g, int64_t off);
+/* Largest indexed position <= pos. */
+uint64_t slog_oidx_floor_pos(const struct slog_seg *g, uint64_t pos);
+/* Offset of the last time index entry with ts < target (or base). */
+int64_t slog_tidx_start(const struct slog_seg *g, int64_t target);
+int slog_seg_truncate(chronik_storage *s, struct slog_seg *g, uint64_t pos,
+		      const chronik_storage_topic_config *c);
+
+/* A small buffered header reader over a segment file. */
+struct slog_cursor {
+	int fd;
+	uint64_t end;
+	uint64_t wpos;
+	size_t wlen;
+	uint8_t win[8192];
+};
+void slog_cursor_init(struct slog_cursor *c, int fd, uint64_t end);
+/* 1 with a header at pos, 0 at end, CHRONIK_ECORRUPT, -errno. */
+int slog_cursor_hdr(struct slog_cursor *c, uint64_t pos, struct slog_bhdr *h);
+
+/* storage.c: partitions */
+int slog_part_remove_front(chronik_storage_partition *p, size_t n);
+
+/* cleaner.c */
+int slog_clean_partition(chronik_storage_partition *p, int64_t now_ms);
+void *slog_cleaner_main(void *arg);
+
+#endif

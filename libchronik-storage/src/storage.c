@@ -1,0 +1,1362 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The storage handle: open and recovery, partitions, the produce path
+ * (validate, assign offsets, WAL append, commit), the segment writer
+ * thread (segments, syncs, WAL checkpoints), DeleteRecords, truncation. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chronik/protocol_records.h"
+#include "log_internal.h"
+
+#define LSO_MAGIC "CHRKLSTO"
+#define LSO_FILE "log-start-offset"
+
+int64_t slog_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void slog_log(chronik_storage *s, int level, const char *fmt, ...)
+{
+	char buf[768];
+	va_list ap;
+
+	if (!s->opts.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	s->opts.log(level, buf, s->opts.userdata);
+}
+
+int slog_err(chronik_storage *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&s->lock);
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof s->err, fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&s->lock);
+	if (code == CHRONIK_ECORRUPT || code == CHRONIK_EFAILED ||
+	    (code < 0 && code > -1000 && code != -ENOENT))
+		slog_log(s, 0, "%s", s->err);
+	return code;
+}
+
+int slog_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* ------------------------------------------------------------ configs */
+
+CHRONIK_STORAGE_API int chronik_storage_topic_config_init(
+	chronik_storage_topic_config *cfg, unsigned int version)
+{
+	if (!cfg)
+		return CHRONIK_EARG;
+	if (version != CHRONIK_STORAGE_TOPIC_CONFIG_VERSION)
+		return CHRONIK_EVERSION;
+	memset(cfg, 0, sizeof *cfg);
+	cfg->version = version;
+	cfg->retention_ms = 7LL * 24 * 3600 * 1000;
+	cfg->retention_bytes = -1;
+	cfg->segment_bytes = (uint64_t)1 << 30;
+	cfg->segment_ms = 7LL * 24 * 3600 * 1000;
+	cfg->cleanup_policy = CHRONIK_STORAGE_CLEANUP_DELETE;
+	cfg->delete_retention_ms = 24LL * 3600 * 1000;
+	cfg->max_message_bytes = 1024 * 1024;
+	cfg->message_timestamp_type = CHRONIK_STORAGE_TIMESTAMP_CREATE_TIME;
+	cfg->index_interval_bytes = 4096;
+	return 0;
+}
+
+static int config_copy(chronik_storage_topic_config *dst,
+		       const chronik_storage_topic_config *src)
+{
+	chronik_storage_topic_config c;
+
+	chronik_storage_topic_config_init(&c,
+					  CHRONIK_STORAGE_TOPIC_CONFIG_VERSION);
+	if (src) {
+		if (src->version != CHRONIK_STORAGE_TOPIC_CONFIG_VERSION)
+			return CHRONIK_EVERSION;
+		c = *src;
+	}
+	if (c.segment_bytes < 4096 || c.segment_bytes > INT32_MAX ||
+	    c.max_message_bytes < SLOG_BATCH_HDR ||
+	    c.max_message_bytes > CHRONIK_WAL_MAX_RECORD - 512 ||
+	    c.index_interval_bytes == 0 ||
+	    (c.cleanup_policy & ~3u) != 0 || c.cleanup_policy == 0 ||
+	    (c.message_timestamp_type != 0 && c.message_timestamp_type != 1))
+		return CHRONIK_EARG;
+	*dst = c;
+	return 0;
+}
+
+CHRONIK_STORAGE_API int chronik_storage_options_init(
+	chronik_storage_options *opts, unsigned int version)
+{
+	if (!opts)
+		return CHRONIK_EARG;
+	if (version != CHRONIK_STORAGE_OPTIONS_VERSION)
+		return CHRONIK_EVERSION;
+	memset(opts, 0, sizeof *opts);
+	opts->version = version;
+	opts->wal_profile = CHRONIK_WAL_PROFILE_MEDIUM;
+	opts->wal_sync_mode = CHRONIK_WAL_SYNC_DATA;
+	opts->sync_segments = 1;
+	return 0;
+}
+
+/* --------------------------------------------------------- partitions */
+
+static int valid_topic(const char *t)
+{
+	size_t n = t ? strlen(t) : 0;
+
+	if (n == 0 || n > 249 || !strcmp(t, ".") || !strcmp(t, ".."))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = t[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static chronik_storage_partition *find_part(chronik_storage *s,
+					    const char *topic, size_t tlen,
+					    int32_t partition)
+{
+	for (size_t i = 0; i < s->nparts; i++) {
+		chronik_storage_partition *p = s->parts[i];
+
+		if (p->partition == partition && strlen(p->topic) == tlen &&
+		    !memcmp(p->topic, topic, tlen))
+			return p;
+	}
+	return NULL;
+}
+
+static void part_free(chronik_storage_partition *p)
+{
+	struct slog_entry *e, *n;
+
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nsegs; i++)
+		slog_seg_put(p->segs[i]);
+	for (e = p->tail_head; e; e = n) {
+		n = e->tail_next;
+		free(e);
+	}
+	free(p->segs);
+	free(p->topic);
+	free(p->dir);
+	free(p->name);
+	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->clean_mu);
+	free(p);
+}
+
+static int push_seg(chronik_storage_partition *p, struct slog_seg *g)
+{
+	if (p->nsegs == p->capsegs) {
+		size_t nc = p->capsegs ? p->capsegs * 2 : 8;
+		struct slog_seg **a = realloc(p->segs, nc * sizeof *a);
+
+		if (!a)
+			return -ENOMEM;
+		p->segs = a;
+		p->capsegs = nc;
+	}
+	p->segs[p->nsegs++] = g;
+	return 0;
+}
+
+/* Drop the first n segments (retention, DeleteRecords); p->lock held. */
+int slog_part_remove_front(chronik_storage_partition *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		slog_seg_unlink(p->segs[i]);
+		slog_seg_put(p->segs[i]);
+	}
+	memmove(p->segs, p->segs + n, (p->nsegs - n) * sizeof *p->segs);
+	p->nsegs -= n;
+	if (p->nsegs && p->segs[0]->base > p->log_start)
+		p->log_start = p->segs[0]->base;
+	p->dir_dirty = 1;
+	return 0;
+}
+
+/* log-start-offset file (docs/formats.md): magic "CHRKLSTO", u32 version
+ * 1, u32 zero, i64 offset, u32 CRC-32C of bytes 0..23, u32 zero; all
+ * little-endian; replaced atomically with rename. */
+static int read_lso(chronik_storage_partition *p, int64_t *out)
+{
+	char path[4200];
+	uint8_t b[32];
+	int fd;
+	ssize_t n;
+
+	*out = 0;
+	snprintf(path, sizeof path, "%s/%s", p->dir, LSO_FILE);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	n = read(fd, b, sizeof b);
+	close(fd);
+	if (n != (ssize_t)sizeof b || memcmp(b, LSO_MAGIC, 8) ||
+	    (uint32_t)get_le64(b + 24) != chronik_protocol_crc32c(0, b, 24))
+		return slog_err(p->s, CHRONIK_ECORRUPT,
+				"%s: corrupt (bad magic, size or CRC)", path);
+	if ((uint32_t)get_le64(b + 8) != 1)
+		return slog_err(p->s, CHRONIK_EVERSION,
+				"%s: unknown format version %u", path,
+				(unsigned)(uint32_t)get_le64(b + 8));
+	*out = (int64_t)get_le64(b + 16);
+	return 0;
+}
+
+static int write_lso(chronik_storage_partition *p, int64_t off)
+{
+	char path[4200], tmp[4210];
+	uint8_t b[32];
+	int fd, r = 0;
+
+	memset(b, 0, sizeof b);
+	memcpy(b, LSO_MAGIC, 8);
+	put_le64(b + 8, 1);
+	put_le64(b + 16, (uint64_t)off);
+	put_le64(b + 24, chronik_protocol_crc32c(0, b, 24));
+	snprintf(path, sizeof path, "%s/%s", p->dir, LSO_FILE);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, b, sizeof b) != (ssize_t)sizeof b || fsync(fd) < 0)
+		r = errno ? -errno : -EIO;
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r == 0)
+		r = slog_fsync_dir(p->dir);
+	if (r < 0)
+		return slog_err(p->s, r, "write %s: %s", path, strerror(-r));
+	return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Load a partition directory: every segment, the active one checked by
+ * CRC, the log start offset. */
+static int part_load(chronik_storage_partition *p)
+{
+	DIR *d = opendir(p->dir);
+	struct dirent *de;
+	int64_t *bases = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+
+	if (!d)
+		return slog_err(p->s, -errno, "open %s: %s", p->dir,
+				strerror(errno));
+	while ((de = readdir(d))) {
+		const char *nm = de->d_name;
+		size_t l = strlen(nm);
+		char *end;
+
+		if (l > 8 && (strstr(nm, ".cleaned") || strstr(nm, ".tmp"))) {
+			/* A compaction or rename cut short by a crash. */
+			char path[4400];
+
+			snprintf(path, sizeof path, "%s/%s", p->dir, nm);
+			unlink(path);
+			continue;
+		}
+		if (l != 24 || strcmp(nm + 20, ".log"))
+			continue;
+		int64_t b = strtoll(nm, &end, 10);
+		if (end != nm + 20 || b < 0)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			int64_t *a = realloc(bases, nc * sizeof *a);
+
+			if (!a) {
+				r = -ENOMEM;
+				goto out;
+			}
+			bases = a;
+			cap = nc;
+		}
+		bases[n++] = b;
+	}
+	if (n > 1)
+		qsort(bases, n, sizeof *bases, cmp_i64);
+	for (size_t i = 0; i < n; i++) {
+		struct slog_seg *g;
+
+		r = slog_seg_load(&g, p, bases[i], i + 1 == n);
+		if (r < 0)
+			goto out;
+		if (i > 0 && p->segs[i - 1]->next_off > g->base) {
+			r = slog_err(p->s, CHRONIK_ECORRUPT,
+				     "segment %s overlaps the previous one "
+				     "(which ends at offset %" PRId64 ")",
+				     g->path, p->segs[i - 1]->next_off);
+			slog_seg_put(g);
+			goto out;
+		}
+		if ((r = push_seg(p, g)) < 0) {
+			slog_seg_put(g);
+			goto out;
+		}
+	}
+	if (p->nsegs == 0) {
+		struct slog_seg *g;
+
+		if ((r = slog_seg_create(&g, p, 0, NULL)) < 0 ||
+		    (r = push_seg(p, g)) < 0)
+			goto out;
+		p->dir_dirty = 1;
+	}
+	r = read_lso(p, &p->log_start);
+	if (r < 0)
+		goto out;
+	if (p->log_start < p->segs[0]->base)
+		p->log_start = p->segs[0]->base;
+	p->seg_end = p->segs[p->nsegs - 1]->next_off;
+	if (p->log_start > p->seg_end)
+		p->log_start = p->seg_end;
+	p->next_offset = p->seg_end;
+	atomic_store(&p->hw, p->seg_end);
+out:
+	closedir(d);
+	free(bases);
+	return r;
+}
+
+static int part_new(chronik_storage_partition **out, chronik_storage *s,
+		    const char *topic, size_t tlen, int32_t partition)
+{
+	chronik_storage_partition *p = calloc(1, sizeof *p);
+	size_t dl;
+
+	*out = NULL;
+	if (!p)
+		return -ENOMEM;
+	p->s = s;
+	p->partition = partition;
+	p->topic = strndup(topic, tlen);
+	p->name = malloc(tlen + 16);
+	dl = strlen(s->topics_dir) + tlen + 16;
+	p->dir = malloc(dl);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->clean_mu, NULL);
+	config_copy(&p->cfg, NULL);
+	if (!p->topic || !p->name || !p->dir) {
+		part_free(p);
+		return -ENOMEM;
+	}
+	snprintf(p->name, tlen + 16, "%s-%d", p->topic, (int)partition);
+	snprintf(p->dir, dl, "%s/%s", s->topics_dir, p->name);
+	*out = p;
+	return 0;
+}
+
+static int add_part(chronik_storage *s, chronik_storage_partition *p)
+{
+	if (s->nparts == s->capparts) {
+		size_t nc = s->capparts ? s->capparts * 2 : 16;
+		chronik_storage_partition **a =
+			realloc(s->parts, nc * sizeof *a);
+
+		if (!a)
+			return -ENOMEM;
+		s->parts = a;
+		s->capparts = nc;
+	}
+	s->parts[s->nparts++] = p;
+	return 0;
+}
+
+/* Find or create (directory and first segment) a partition; s->lock
+ * held. */
+static int get_part(chronik_storage_partition **out, chronik_storage *s,
+		    const char *topic, size_t tlen, int32_t partition)
+{
+	chronik_storage_partition *p = find_part(s, topic, tlen, partition);
+	int r;
+
+	if (p) {
+		*out = p;
+		return 0;
+	}
+	if ((r = part_new(&p, s, topic, tlen, partition)) < 0)
+		return r;
+	if (mkdir(p->dir, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		part_free(p);
+		return r;
+	}
+	pthread_mutex_unlock(&s->lock);
+	r = part_load(p);
+	pthread_mutex_lock(&s->lock);
+	if (r == 0)
+		r = slog_fsync_dir(s->topics_dir);
+	if (r == 0)
+		r = add_part(s, p);
+	if (r < 0) {
+		part_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+CHRONIK_STORAGE_API int chronik_storage_partition_open(
+	chronik_storage_partition **out, chronik_storage *s,
+	const char *topic, int32_t partition,
+	const chronik_storage_topic_config *cfg)
+{
+	chronik_storage_topic_config c;
+	chronik_storage_partition *p;
+	int r;
+
+	if (!out)
+		return CHRONIK_EARG;
+	*out = NULL;
+	if (!s || !valid_topic(topic) || partition < 0)
+		return CHRONIK_EARG;
+	if ((r = config_copy(&c, cfg)) < 0)
+		return r;
+	if (atomic_load(&s->closing))
+		return CHRONIK_ECLOSED;
+	pthread_mutex_lock(&s->lock);
+	r = get_part(&p, s, topic, strlen(topic), partition);
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&p->lock);
+	p->cfg = c;
+	pthread_mutex_unlock(&p->lock);
+	*out = p;
+	return 0;
+}
+
+CHRONIK_STORAGE_API int chronik_storage_partition_set_config(
+	chronik_storage_partition *p, const chronik_storage_topic_config *cfg)
+{
+	chronik_storage_topic_config c;
+	int r;
+
+	if (!p || !cfg)
+		return CHRONIK_EARG;
+	if ((r = config_copy(&c, cfg)) < 0)
+		return r;
+	pthread_mutex_lock(&p->lock);
+	p->cfg = c;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+/* -------------------------------------------------------- produce path */
+
+static void wq_push(chronik_storage *s, struct slog_entry *e)
+{
+	pthread_mutex_lock(&s->wq_mu);
+	e->q_next = NULL;
+	if (s->wq_tail)
+		s->wq_tail->q_next = e;
+	else
+		s->wq_head = e;
+	s->wq_tail = e;
+	pthread_cond_signal(&s->wq_cv);
+	pthread_mutex_unlock(&s->wq_mu);
+}
+
+/* WAL completion of one batch (WAL writer thread, in LSN order). */
+static void on_wal_record(uint64_t lsn, int status, void *ud)
+{
+	struct slog_entry *e = ud;
+	chronik_storage_partition *p = e->p;
+	chronik_storage *s = p->s;
+
+	e->lsn = lsn;
+	e->status = status;
+	if (status == 0)
+		atomic_store(&p->hw, e->last + 1);
+	else
+		atomic_store(&s->failed, status);
+	if (e->cb)
+		e->cb(p, e->base, status, e->ud);
+	wq_push(s, e);
+	atomic_fetch_sub(&s->inflight, 1);
+}
+
+static void wake_waiters(chronik_storage *s)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&s->hw_mu);
+	pthread_cond_broadcast(&s->hw_cv);
+	pthread_mutex_unlock(&s->hw_mu);
+	(void)!write(s->efd, &one, sizeof one);
+}
+
+static void on_wal_commit(chronik_wal *w, uint64_t durable, int status,
+			  void *ud)
+{
+	(void)w;
+	(void)durable;
+	(void)status;
+	wake_waiters(ud);
+}
+
+static void on_wal_log(int level, const char *msg, void *ud)
+{
+	slog_log(ud, level, "wal: %s", msg);
+}
+
+/* Rewrite maxTimestamp and the LogAppendTime bit, then the CRC. */
+static void stamp_log_append_time(uint8_t *b, size_t len, int64_t now)
+{
+	uint16_t attr = (uint16_t)(b[21] << 8 | b[22]);
+	uint32_t crc;
+
+	attr |= CHRONIK_PROTOCOL_ATTR_LOG_APPEND_TIME;
+	b[21] = (uint8_t)(attr >> 8);
+	b[22] = (uint8_t)attr;
+	for (int i = 0; i < 8; i++)
+		b[35 + i] = (uint8_t)((uint64_t)now >> (56 - 8 * i));
+	crc = chronik_protocol_crc32c(0, b + CHRONIK_PROTOCOL_BATCH_CRC_START,
+				      len - CHRONIK_PROTOCOL_BATCH_CRC_START);
+	for (int i = 0; i < 4; i++)
+		b[17 + i] = (uint8_t)(crc >> (24 - 8 * i));
+}
+
+static size_t wal_hdr(uint8_t *h, const chronik_storage_partition *p)
+{
+	size_t tl = strlen(p->topic);
+
+	put_le16(h, (uint16_t)tl);
+	memcpy(h + 2, p->topic, tl);
+	for (int i = 0; i < 4; i++)
+		h[2 + tl + i] = (uint8_t)((uint32_t)p->partition >> (8 * i));
+	return tl + 6;
+}
+
+CHRONIK_STORAGE_API int chronik_storage_append(
+	int64_t *base_offset_out, chronik_storage_partition *p,
+	const void *batch, size_t len, unsigned int flags,
+	chronik_storage_append_cb cb, void *userdata)
+{
+	chronik_protocol_batch_validate_options vo =
+		CHRONIK_PROTOCOL_BATCH_VALIDATE_OPTIONS_INIT;
+	chronik_storage *s;
+	struct slog_entry *e;
+	struct slog_bhdr h;
+	chronik_wal_buf wb;
+	int problem = 0, r;
+	uint8_t *b;
+
+	if (!p || !batch || len < SLOG_BATCH_HDR)
+		return p && batch ? CHRONIK_ETRUNCATED : CHRONIK_EARG;
+	s = p->s;
+	if (atomic_load(&s->closing))
+		return CHRONIK_ECLOSED;
+	if ((r = atomic_load(&s->failed)) != 0)
+		return CHRONIK_EFAILED;
+	vo.max_batch_size = p->cfg.max_message_bytes;
+	vo.allow_control = (flags & CHRONIK_STORAGE_APPEND_CONTROL) != 0;
+	r = chronik_protocol_batch_validate(&problem, batch, len, &vo);
+	if (r < 0)
+		return slog_err(s, r, "%s: batch rejected: %s", p->name,
+				chronik_protocol_batch_problem_name(problem));
+	e = malloc(sizeof *e + len + 264);
+	if (!e)
+		return -ENOMEM;
+	memset(e, 0, sizeof *e);
+	e->p = p;
+	e->cb = cb;
+	e->ud = userdata;
+	e->hdr_len = wal_hdr(e->data, p);
+	e->len = len;
+	b = e->data + e->hdr_len;
+	memcpy(b, batch, len);
+
+	pthread_mutex_lock(&p->lock);
+	if (p->cfg.message_timestamp_type ==
+	    CHRONIK_STORAGE_TIMESTAMP_LOG_APPEND_TIME)
+		stamp_log_append_time(b, len, slog_now_ms());
+	chronik_protocol_batch_set_base_offset(b, len, p->next_offset);
+	slog_parse_hdr(&h, b);
+	e->base = h.base;
+	e->last = h.last;
+	e->max_ts = h.max_ts;
+	/* In the tail before the WAL sees it: the completion may run (and
+	 * the segment writer consume the entry) before appendv returns. */
+	if (p->tail_tail)
+		p->tail_tail->tail_next = e;
+	else
+		p->tail_head = e;
+	p->tail_tail = e;
+	atomic_fetch_add(&s->inflight, 1);
+	wb.base = e->data;
+	wb.len = e->hdr_len + len;
+	r = chronik_wal_appendv(NULL, s->wal, SLOG_WAL_BATCH, &wb, 1, 0,
+				on_wal_record, e);
+	if (r < 0) {
+		struct slog_entry **pp = &p->tail_head;
+
+		atomic_fetch_sub(&s->inflight, 1);
+		while (*pp != e)
+			pp = &(*pp)->tail_next;
+		*pp = NULL;
+		p->tail_tail = NULL;
+		for (struct slog_entry *x = p->tail_head; x; x = x->tail_next)
+			p->tail_tail = x;
+		pthread_mutex_unlock(&p->lock);
+		free(e);
+		return slog_err(s, r, "%s: WAL append: %s (%s)", p->name,
+				chronik_strerror(r),
+				chronik_wal_last_error(s->wal));
+	}
+	p->next_offset = h.last + 1;
+	pthread_mutex_unlock(&p->lock);
+	if (base_offset_out)
+		*base_offset_out = h.base;
+	return 0;
+}
+
+CHRONIK_STORAGE_API int chronik_storage_wait(chronik_storage_partition *p,
+					     int64_t offset, int timeout_ms)
+{
+	chronik_storage *s;
+	struct timespec dl;
+	int r = 0;
+
+	if (!p)
+		return CHRONIK_EARG;
+	s = p->s;
+	if (atomic_load(&p->hw) >= offset)
+		return 0;
+	if (timeout_ms == 0)
+		return -ETIMEDOUT;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	if (timeout_ms > 0) {
+		dl.tv_sec += timeout_ms / 1000;
+		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+		if (dl.tv_nsec >= 1000000000) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000;
+		}
+	}
+	pthread_mutex_lock(&s->hw_mu);
+	while (atomic_load(&p->hw) < offset) {
+		if ((r = atomic_load(&s->failed)) != 0)
+			break;
+		if (timeout_ms < 0) {
+			pthread_cond_wait(&s->hw_cv, &s->hw_mu);
+		} else if (pthread_cond_timedwait(&s->hw_cv, &s->hw_mu, &dl) ==
+			   ETIMEDOUT) {
+			r = atomic_load(&p->hw) >= offset ? 0 : -ETIMEDOUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->hw_mu);
+	return r;
+}
+
+CHRONIK_STORAGE_API int chronik_storage_partition_offsets(
+	chronik_storage_offsets *out, chronik_storage_partition *p)
+{
+	if (!out || !p)
+		return CHRONIK_EARG;
+	pthread_mutex_lock(&p->lock);
+	out->log_start_offset = p->log_start;
+	out->high_watermark = atomic_load(&p->hw);
+	out->last_stable_offset = out->high_watermark;
+	out->log_end_offset = p->next_offset;
+	out->size_bytes = 0;
+	for (size_t i = 0; i < p->nsegs; i++)
+		out->size_bytes += p->segs[i]->size;
+	out->segments = (uint32_t)p->nsegs;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+/* ------------------------------------------------------ segment writer */
+
+static int mark_dirty(chronik_storage *s, struct slog_seg *g)
+{
+	if (g->dirty)
+		return 0;
+	if (s->ndirty == s->capdirty) {
+		size_t nc = s->capdirty ? s->capdirty * 2 : 32;
+		struct slog_seg **a = realloc(s->dirty, nc * sizeof *a);
+
+		if (!a)
+			return -ENOMEM;
+		s->dirty = a;
+		s->capdirty = nc;
+	}
+	g->dirty = 1;
+	slog_seg_get(g);
+	s->dirty[s->ndirty++] = g;
+	return 0;
+}
+
+/* Copy one committed batch into its partition's active segment, rolling
+ * first if needed. Writer thread; takes p->lock. */
+static int apply_batch(chronik_storage *s, chronik_storage_partition *p,
+		       const uint8_t *b, size_t len, int replay)
+{
+	struct slog_seg *g = p->segs[p->nsegs - 1];
+	struct slog_bhdr h;
+	int r;
+
+	slog_parse_hdr(&h, b);
+	if (h.last < p->seg_end)
+		return 0; /* replay: already in the segment */
+	if (h.base > p->seg_end)
+		slog_log(s, 1, "%s: gap in offsets: segments end at %" PRId64
+			 ", next batch starts at %" PRId64, p->name,
+			 p->seg_end, h.base);
+	if (g->size > 0 &&
+	    (g->size + len > p->cfg.segment_bytes ||
+	     slog_now_ms() - g->first_ms >= p->cfg.segment_ms ||
+	     h.last - g->base > INT32_MAX)) {
+		struct slog_seg *ng;
+
+		r = slog_seg_create(&ng, p, h.base, NULL);
+		if (r < 0)
+			return slog_err(s, r, "%s: roll segment at %" PRId64
+					": %s", p->name, h.base,
+					strerror(-r));
+		if ((r = push_seg(p, ng)) < 0) {
+			slog_seg_put(ng);
+			return r;
+		}
+		slog_seg_trim_indexes(g);
+		p->dir_dirty = 1;
+		g = ng;
+	}
+	r = slog_seg_append(g, &p->cfg, b, len, &h);
+	if (r < 0)
+		return slog_err(s, r, "%s: write %s: %s", p->name, g->path,
+				strerror(-r));
+	p->seg_end = h.last + 1;
+	if (replay) {
+		p->next_offset = p->seg_end;
+		atomic_store(&p->hw, p->seg_end);
+	}
+	return mark_dirty(s, g);
+}
+
+/* Sync what the writer wrote, then checkpoint the WAL. Writer thread. */
+static int flush_segments(chronik_storage *s)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < s->ndirty; i++) {
+		struct slog_seg *g = s->dirty[i];
+
+		if (r == 0 && s->opts.sync_segments && fdatasync(g->fd) < 0)
+			r = slog_err(s, -errno, "fdatasync %s: %s", g->path,
+				     strerror(errno));
+		g->dirty = 0;
+		slog_seg_put(g);
+	}
+	s->ndirty = 0;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->nparts; i++) {
+		chronik_storage_partition *p = s->parts[i];
+
+		if (p->dir_dirty) {
+			p->dir_dirty = 0;
+			if (r == 0 && s->opts.sync_segments)
+				r = slog_fsync_dir(p->dir);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (r == 0 && s->applied_lsn > 0) {
+		r = chronik_wal_checkpoint(s->wal, s->applied_lsn + 1);
+		if (r < 0)
+			slog_err(s, r, "WAL checkpoint: %s",
+				 chronik_wal_last_error(s->wal));
+	}
+	return r;
+}
+
+static void *writer_main(void *arg)
+{
+	chronik_storage *s = arg;
+	int64_t last_flush = mono_ms();
+	unsigned iv = s->opts.flush_interval_ms ? s->opts.flush_interval_ms
+						 : 1000;
+
+	for (;;) {
+		struct slog_entry *list;
+		uint64_t req;
+		int stop;
+
+		pthread_mutex_lock(&s->wq_mu);
+		while (!s->wq_head && !s->wq_stop &&
+		       s->flush_req == s->flush_done) {
+			struct timespec dl;
+			int64_t due = last_flush + iv - mono_ms();
+
+			if (due <= 0 && s->ndirty)
+				break;
+			if (due <= 0)
+				due = iv;
+			clock_gettime(CLOCK_REALTIME, &dl);
+			dl.tv_sec += due / 1000;
+			dl.tv_nsec += (due % 1000) * 1000000;
+			if (dl.tv_nsec >= 1000000000) {
+				dl.tv_sec++;
+				dl.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&s->wq_cv, &s->wq_mu, &dl);
+		}
+		list = s->wq_head;
+		s->wq_head = s->wq_tail = NULL;
+		req = s->flush_req;
+		stop = s->wq_stop;
+		pthread_mutex_unlock(&s->wq_mu);
+
+		while (list) {
+			struct slog_entry *e = list;
+			chronik_storage_partition *p = e->p;
+			int r = 0;
+
+			list = e->q_next;
+			pthread_mutex_lock(&p->lock);
+			if (e->status == 0)
+				r = apply_batch(s, p, e->data + e->hdr_len,
+						e->len, 0);
+			if (r < 0) {
+				/* The batch is durable in the WAL but not in
+				 * the segment: keep the WAL and stop. */
+				atomic_store(&s->failed, CHRONIK_EFAILED);
+				pthread_mutex_unlock(&p->lock);
+				wake_waiters(s);
+				free(e);
+				continue;
+			}
+			if (p->tail_head == e) {
+				p->tail_head = e->tail_next;
+				if (!p->tail_head)
+					p->tail_tail = NULL;
+			}
+			pthread_mutex_unlock(&p->lock);
+			if (e->status == 0 && !atomic_load(&s->failed))
+				s->applied_lsn = e->lsn;
+			free(e);
+		}
+		if (stop || req != s->flush_done ||
+		    mono_ms() - last_flush >= iv) {
+			int r = 0;
+
+			if (s->ndirty || req != s->flush_done || stop)
+				if (!atomic_load(&s->failed))
+					r = flush_segments(s);
+			last_flush = mono_ms();
+			pthread_mutex_lock(&s->wq_mu);
+			s->flush_err = r;
+			s->flush_done = req;
+			pthread_cond_broadcast(&s->wq_done_cv);
+			if (stop && !s->wq_head) {
+				pthread_mutex_unlock(&s->wq_mu);
+				break;
+			}
+			pthread_mutex_unlock(&s->wq_mu);
+		}
+	}
+	return NULL;
+}
+
+/* Wait for every append accepted so far to be completed by the WAL. */
+static void drain_inflight(chronik_storage *s)
+{
+	while (atomic_load(&s->inflight) > 0) {
+		struct timespec t = {0, 200000};
+
+		nanosleep(&t, NULL);
+	}
+}
+
+CHRONIK_STORAGE_API int chronik_storage_flush(chronik_storage *s)
+{
+	uint64_t want;
+	int r;
+
+	if (!s)
+		return CHRONIK_EARG;
+	drain_inflight(s);
+	pthread_mutex_lock(&s->wq_mu);
+	want = ++s->flush_req;
+	pthread_cond_signal(&s->wq_cv);
+	while (s->flush_done < want)
+		pthread_cond_wait(&s->wq_done_cv, &s->wq_mu);
+	r = s->flush_err;
+	pthread_mutex_unlock(&s->wq_mu);
+	if (r == 0 && atomic_load(&s->failed))
+		r = CHRONIK_EFAILED;
+	return r;
+}
+
+/* ---------------------------------------------------- truncate, delete */
+
+static int part_truncate(chronik_storage_partition *p, int64_t offset)
+{
+	chronik_storage *s = p->s;
+	size_t i;
+	int r;
+
+	/* Segments wholly at or above the offset go (the first one stays,
+	 * emptied, so the log keeps a segment). */
+	while (p->nsegs > 1 && p->segs[p->nsegs - 1]->base >= offset) {
+		struct slog_seg *g = p->segs[--p->nsegs];
+
+		slog_seg_unlink(g);
+		slog_seg_put(g);
+		p->dir_dirty = 1;
+	}
+	i = p->nsegs - 1;
+	struct slog_seg *g = p->segs[i];
+	struct slog_cursor cur;
+	struct slog_bhdr h;
+	uint64_t pos = slog_oidx_floor(g, offset);
+
+	slog_cursor_init(&cur, g->fd, g->size);
+	while ((r = slog_cursor_hdr(&cur, pos, &h)) == 1 && h.last < offset)
+		pos += h.size;
+	if (r < 0)
+		return slog_err(s, r, "%s: truncate: bad batch in %s at %"
+				PRIu64, p->name, g->path, pos);
+	if (pos < g->size) {
+		r = slog_seg_truncate(s, g, pos, &p->cfg);
+		if (r < 0)
+			return r;
+	}
+	p->seg_end = g->size ? g->next_off : g->base;
+	if (g->size == 0 && g->base > offset)
+		p->seg_end = g->base;
+	p->next_offset = p->seg_end;
+	atomic_store(&p->hw, p->seg_end);
+	if (p->log_start > p->seg_end)
+		p->log_start = p->seg_end;
+	return 0;
+}
+
+CHRONIK_STORAGE_API int chronik_storage_truncate(
+	chronik_storage_partition *p, int64_t offset)
+{
+	chronik_storage *s;
+	uint8_t rec[300];
+	uint64_t lsn;
+	size_t n;
+	int r;
+
+	if (!p || offset < 0)
+		return CHRONIK_EARG;
+	s = p->s;
+	pthread_mutex_lock(&p->clean_mu);
+	pthread_mutex_lock(&p->lock);
+	if (offset < p->log_start) {
+		pthread_mutex_unlock(&p->lock);
+		pthread_mutex_unlock(&p->clean_mu);
+		return CHRONIK_EARG;
+	}
+	/* Appends in flight must reach the segment first. */
+	while (p->seg_end < p->next_offset && !atomic_load(&s->failed)) {
+		struct timespec t = {0, 200000};
+
+		pthread_mutex_unlock(&p->lock);
+		nanosleep(&t, NULL);
+		pthread_mutex_lock(&p->lock);
+	}
+	if (offset >= p->next_offset) {
+		pthread_mutex_unlock(&p->lock);
+		pthread_mutex_unlock(&p->clean_mu);
+		return 0;
+	}
+	n = wal_hdr(rec, p);
+	put_le64(rec + n, (uint64_t)offset);
+	r = chronik_wal_append(&lsn, s->wal, SLOG_WAL_TRUNCATE, rec, n + 8);
+	if (r == 0)
+		r = chronik_wal_wait(s->wal, lsn, -1);
+	if (r == 0)
+		r = part_truncate(p, offset);
+	else
+		slog_err(s, r, "%s: truncate: WAL: %s", p->name,
+			 chronik_wal_last_error(s->wal));
+	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->clean_mu);
+	return r;
+}
+
+CHRONIK_STORAGE_API int chronik_storage_delete_records(
+	chronik_storage_partition *p, int64_t offset)
+{
+	int r = 0;
+
+	if (!p || offset < 0)
+		return CHRONIK_EARG;
+	pthread_mutex_lock(&p->clean_mu);
+	pthread_mutex_lock(&p->lock);
+	if (offset > atomic_load(&p->hw)) {
+		r = CHRONIK_ENOTFOUND;
+	} else if (offset > p->log_start) {
+		r = write_lso(p, offset);
+		if (r == 0)
+			p->log_start = offset;
+	}
+	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->clean_mu);
+	return r;
+}
+
+/* --------------------------------------------------- open and recovery */
+
+static int replay(chronik_storage *s)
+{
+	chronik_wal_reader *rd = NULL;
+	chronik_wal_record rec;
+	uint64_t from = chronik_wal_checkpoint_lsn(s->wal);
+	uint64_t bytes = 0, nrec = 0, next_report = 256u << 20;
+	uint64_t last_lsn = chronik_wal_next_lsn(s->wal) - 1;
+	int k, r = 0;
+
+	if (from < chronik_wal_first_lsn(s->wal))
+		from = chronik_wal_first_lsn(s->wal);
+	if (from > last_lsn)
+		return 0;
+	slog_log(s, 2, "replaying WAL records %" PRIu64 "..%" PRIu64, from,
+		 last_lsn);
+	if ((r = chronik_wal_reader_open(&rd, s->wal, from)) < 0)
+		return slog_err(s, r, "WAL reader: %s", chronik_strerror(r));
+	while ((k = chronik_wal_reader_next(&rec, rd)) == 1) {
+		const uint8_t *d = rec.data;
+		chronik_storage_partition *p;
+		size_t tl;
+		int32_t part;
+
+		if (rec.len < 6 || (tl = (size_t)(d[0] | d[1] << 8)) + 6 >
+					   rec.len) {
+			r = slog_err(s, CHRONIK_ECORRUPT, "WAL record %" PRIu64
+				     ": malformed storage record", rec.lsn);
+			break;
+		}
+		part = (int32_t)((uint32_t)d[2 + tl] |
+				 (uint32_t)d[3 + tl] << 8 |
+				 (uint32_t)d[4 + tl] << 16 |
+				 (uint32_t)d[5 + tl] << 24);
+		pthread_mutex_lock(&s->lock);
+		r = get_part(&p, s, (const char *)d + 2, tl, part);
+		pthread_mutex_unlock(&s->lock);
+		if (r < 0)
+			break;
+		d += tl + 6;
+		if (rec.type == SLOG_WAL_BATCH &&
+		    rec.len - tl - 6 >= SLOG_BATCH_HDR) {
+			pthread_mutex_lock(&p->lock);
+			r = apply_batch(s, p, d, rec.len - tl - 6, 1);
+			pthread_mutex_unlock(&p->lock);
+		} else if (rec.type == SLOG_WAL_TRUNCATE &&
+			   rec.len - tl - 6 == 8) {
+			int64_t off = (int64_t)get_le64(d);
+
+			pthread_mutex_lock(&p->lock);
+			if (off < p->seg_end)
+				r = part_truncate(p, off);
+			pthread_mutex_unlock(&p->lock);
+		} else {
+			slog_log(s, 1, "WAL record %" PRIu64 ": unknown type "
+				 "%u ignored", rec.lsn, rec.type);
+		}
+		if (r < 0)
+			break;
+		nrec++;
+		bytes += rec.len;
+		if (bytes >= next_report) {
+			slog_log(s, 2, "WAL replay: %" PRIu64 " records, %"
+				 PRIu64 " MiB", nrec, bytes >> 20);
+			next_report += 256u << 20;
+		}
+	}
+	if (k < 0 && r == 0)
+		r = slog_err(s, k, "WAL replay: %s", chronik_strerror(k));
+	chronik_wal_reader_close(rd);
+	s->applied_lsn = last_lsn;
+	slog_log(s, 2, "WAL replay done: %" PRIu64 " records, %" PRIu64
+		 " bytes", nrec, bytes);
+	return r;
+}
+
+static int load_all(chronik_storage *s)
+{
+	DIR *d = opendir(s->topics_dir);
+	struct dirent *de;
+	size_t total = 0, done = 0;
+	int r = 0;
+
+	if (!d)
+		return slog_err(s, -errno, "open %s: %s", s->topics_dir,
+				strerror(errno));
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			total++;
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		const char *dash = strrchr(de->d_name, '-');
+		chronik_storage_partition *p;
+		char *end;
+		long part;
+
+		if (de->d_name[0] == '.' || !dash)
+			continue;
+		part = strtol(dash + 1, &end, 10);
+		if (*end || dash[1] == 0 || part < 0 || part > INT32_MAX) {
+			slog_log(s, 1, "%s/%s: not a partition directory",
+				 s->topics_dir, de->d_name);
+			continue;
+		}
+		if ((r = part_new(&p, s, de->d_name,
+				  (size_t)(dash - de->d_name),
+				  (int32_t)part)) < 0)
+			break;
+		if ((r = part_load(p)) < 0 || (r = add_part(s, p)) < 0) {
+			part_free(p);
+			break;
+		}
+		done++;
+		if (done % 100 == 0 || done == total)
+			slog_log(s, 2, "recovered %zu/%zu partitions", done,
+				 total);
+	}
+	closedir(d);
+	return r;
+}
+
+CHRONIK_STORAGE_API int chronik_storage_open(
+	chronik_storage **out, const char *dir,
+	const chronik_storage_options *opts)
+{
+	chronik_wal_options wo = CHRONIK_WAL_OPTIONS_INIT;
+	chronik_storage *s;
+	size_t dl;
+	char *wdir;
+	int r;
+
+	if (!out)
+		return CHRONIK_EARG;
+	*out = NULL;
+	if (!dir || !*dir)
+		return CHRONIK_EARG;
+	if (opts && opts->version != CHRONIK_STORAGE_OPTIONS_VERSION)
+		return CHRONIK_EVERSION;
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	if (opts)
+		s->opts = *opts;
+	else
+		chronik_storage_options_init(&s->opts,
+					     CHRONIK_STORAGE_OPTIONS_VERSION);
+	s->efd = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->hw_mu, NULL);
+	pthread_cond_init(&s->hw_cv, NULL);
+	pthread_mutex_init(&s->wq_mu, NULL);
+	pthread_cond_init(&s->wq_cv, NULL);
+	pthread_cond_init(&s->wq_done_cv, NULL);
+	pthread_mutex_init(&s->cl_mu, NULL);
+	pthread_cond_init(&s->cl_cv, NULL);
+	dl = strlen(dir) + 16;
+	s->dir = strdup(dir);
+	s->topics_dir = malloc(dl);
+	wdir = malloc(dl);
+	if (!s->dir || !s->topics_dir || !wdir) {
+		free(wdir);
+		chronik_storage_close(s);
+		return -ENOMEM;
+	}
+	snprintf(s->topics_dir, dl, "%s/topics", dir);
+	snprintf(wdir, dl, "%s/wal", dir);
+	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(s->topics_dir, 0755) < 0 && errno != EEXIST)) {
+		r = -errno;
+		free(wdir);
+		chronik_storage_close(s);
+		return r;
+	}
+	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->efd < 0) {
+		r = -errno;
+		free(wdir);
+		chronik_storage_close(s);
+		return r;
+	}
+	wo.dir = wdir;
+	wo.segment_size = s->opts.wal_segment_size;
+	wo.profile = (enum chronik_wal_profile)s->opts.wal_profile;
+	wo.sync_mode = (enum chronik_wal_sync_mode)s->opts.wal_sync_mode;
+	wo.on_commit = on_wal_commit;
+	wo.log = on_wal_log;
+	wo.userdata = s;
+	r = chronik_wal_open(&s->wal, &wo);
+	free(wdir);
+	if (r < 0) {
+		slog_err(s, r, "WAL: %s",
+			 s->wal ? chronik_wal_last_error(s->wal) :
+				  chronik_strerror(r));
+		*out = NULL;
+		chronik_wal_close(s->wal);
+		s->wal = NULL;
+		chronik_storage_close(s);
+		return r;
+	}
+	if ((r = load_all(s)) < 0 || (r = replay(s)) < 0 ||
+	    (r = flush_segments(s)) < 0)
+		goto fail;
+	if ((r = -pthread_create(&s->writer, NULL, writer_main, s)) < 0)
+		goto fail;
+	s->writer_started = 1;
+	if ((r = -pthread_create(&s->cleaner, NULL, slog_cleaner_main, s)) <
+	    0)
+		goto fail;
+	s->cleaner_started = 1;
+	*out = s;
+	return 0;
+fail:
+	chronik_storage_close(s);
+	return r;
+}
+
+CHRONIK_STORAGE_API int chronik_storage_close(chronik_storage *s)
+{
+	int r = 0;
+
+	if (!s)
+		return 0;
+	atomic_store(&s->closing, 1);
+	if (s->cleaner_started) {
+		pthread_mutex_lock(&s->cl_mu);
+		s->cl_stop = 1;
+		pthread_cond_signal(&s->cl_cv);
+		pthread_mutex_unlock(&s->cl_mu);
+		pthread_join(s->cleaner, NULL);
+	}
+	drain_inflight(s);
+	if (s->writer_started) {
+		pthread_mutex_lock(&s->wq_mu);
+		s->wq_stop = 1;
+		pthread_cond_signal(&s->wq_cv);
+		pthread_mutex_unlock(&s->wq_mu);
+		pthread_join(s->writer, NULL);
+		r = s->flush_err;
+	} else {
+		for (size_t i = 0; i < s->ndirty; i++)
+			slog_seg_put(s->dirty[i]);
+	}
+	if (s->wal) {
+		int w = chronik_wal_close(s->wal);
+
+		if (r == 0)
+			r = w;
+	}
+	if (r == 0 && atomic_load(&s->failed))
+		r = CHRONIK_EFAILED;
+	for (size_t i = 0; i < s->nparts; i++)
+		part_free(s->parts[i]);
+	free(s->parts);
+	free(s->dirty);
+	if (s->efd >= 0)
+		close(s->efd);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->hw_mu);
+	pthread_cond_destroy(&s->hw_cv);
+	pthread_mutex_destroy(&s->wq_mu);
+	pthread_cond_destroy(&s->wq_cv);
+	pthread_cond_destroy(&s->wq_done_cv);
+	pthread_mutex_destroy(&s->cl_mu);
+	pthread_cond_destroy(&s->cl_cv);
+	free(s->dir);
+	free(s->topics_dir);
+	free(s);
+	return r;
+}
+
+CHRONIK_STORAGE_API const char *chronik_storage_last_error(
+	const chronik_storage *s)
+{
+	return s ? s->err : "";
+}
+
+CHRONIK_STORAGE_API int chronik_storage_event_fd(const chronik_storage *s)
+{
+	return s ? s->efd : CHRONIK_EARG;
+}

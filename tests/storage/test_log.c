@@ -1,0 +1,553 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of the partition logs: produce path, reads, ListOffsets,
+ * segment rolls, DeleteRecords, truncation, recovery and repair. */
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdatomic.h>
+
+#include <cmocka.h>
+
+#include "log_test_util.h"
+
+struct fixture {
+	char *dir;
+	chronik_storage *s;
+	char logbuf[4096];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+
+	f->dir = lt_tmpdir();
+	f->s = lt_open(f->dir, 0);
+	*state = f;
+	return f->s ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	chronik_storage_close(f->s);
+	lt_rmrf(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static chronik_storage_partition *part(chronik_storage *s, uint64_t segbytes,
+				       uint32_t interval)
+{
+	chronik_storage_topic_config c;
+	chronik_storage_partition *p = NULL;
+
+	chronik_storage_topic_config_init(&c,
+					  CHRONIK_STORAGE_TOPIC_CONFIG_VERSION);
+	if (segbytes)
+		c.segment_bytes = segbytes;
+	if (interval)
+		c.index_interval_bytes = interval;
+	assert_int_equal(chronik_storage_partition_open(&p, s, "orders", 3,
+							&c), 0);
+	return p;
+}
+
+/* Append n batches of `per` records; batch i carries tag i. */
+static int64_t append_n(chronik_storage_partition *p, int n, int per,
+			int vlen, int64_t ts0)
+{
+	int64_t base = -1, first = -1;
+
+	for (int i = 0; i < n; i++) {
+		size_t len;
+		uint8_t *b = lt_batch(&len, per, i * per, vlen, (uint32_t)i,
+				      ts0 + i * 10);
+
+		assert_int_equal(chronik_storage_append(&base, p, b, len, 0,
+							NULL, NULL), 0);
+		if (first < 0)
+			first = base;
+		free(b);
+	}
+	assert_int_equal(chronik_storage_wait(p, base + per, 5000), 0);
+	return first;
+}
+
+/* Walk a blob of batches, checking offsets are contiguous from `from`
+ * and every CRC; returns the batch count. */
+static int check_blob(const uint8_t *all, size_t len, int64_t from, int per)
+{
+	chronik_protocol_records_iter it;
+	chronik_protocol_records_entry e;
+	int64_t want = from;
+	int n = 0;
+
+	chronik_protocol_records_iter_init(&it, all, len);
+	while (chronik_protocol_records_next(&e, &it) == 1) {
+		chronik_protocol_batch b;
+
+		assert_int_equal(chronik_protocol_batch_parse(&b, e.data,
+							      e.size), 0);
+		assert_int_equal(chronik_protocol_batch_verify_crc(&b), 0);
+		assert_int_equal(b.header.base_offset, want);
+		assert_int_equal(b.header.records_count, per);
+		want = b.header.base_offset + b.header.last_offset_delta + 1;
+		n++;
+	}
+	assert_int_equal(chronik_protocol_records_partial(&it), 0);
+	return n;
+}
+
+static void test_log_append_read(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_partition *p = part(f->s, 0, 0);
+	chronik_storage_offsets o;
+	size_t len;
+	int64_t end;
+	uint8_t *all;
+
+	assert_int_equal(append_n(p, 100, 3, 40, 1000), 0);
+	all = lt_read_all(&len, &end, p, 0);
+	assert_int_equal(check_blob(all, len, 0, 3), 100);
+	assert_int_equal(end, 300);
+	free(all);
+	/* Reading from the middle of a batch returns that batch. */
+	all = lt_read_all(&len, &end, p, 151);
+	assert_int_equal(check_blob(all, len, 150, 3), 50);
+	free(all);
+	assert_int_equal(chronik_storage_partition_offsets(&o, p), 0);
+	assert_int_equal(o.high_watermark, 300);
+	assert_int_equal(o.log_end_offset, 300);
+	assert_int_equal(o.last_stable_offset, 300);
+	assert_int_equal(o.log_start_offset, 0);
+	/* Out of range. */
+	chronik_storage_slice sl;
+	uint8_t buf[64];
+	assert_int_equal(chronik_storage_read(&sl, p, 301, 100, buf, 64),
+			 CHRONIK_ENOTFOUND);
+	assert_int_equal(chronik_storage_read(&sl, p, 300, 100, buf, 64), 0);
+	assert_int_equal(sl.length, 0);
+	/* After a flush everything comes from the segment file. */
+	assert_int_equal(chronik_storage_flush(f->s), 0);
+	assert_int_equal(chronik_storage_read(&sl, p, 0, 1 << 20, NULL, 0),
+			 0);
+	assert_true(sl.fd >= 0);
+	assert_int_equal(sl.file_position, 0);
+	assert_int_equal(sl.next_offset, 300);
+	close(sl.fd);
+	/* A small budget still returns the first whole batch. */
+	assert_int_equal(chronik_storage_read(&sl, p, 3, 1, NULL, 0), 0);
+	assert_true(sl.fd >= 0);
+	assert_int_equal(sl.next_offset, 6);
+	close(sl.fd);
+}
+
+static atomic_int cb_calls;
+static void on_done(chronik_storage_partition *p, int64_t base, int status,
+		    void *ud)
+{
+	(void)p;
+	assert_int_equal(status, 0);
+	assert_int_equal(base, *(int64_t *)ud);
+	atomic_fetch_add(&cb_calls, 1);
+}
+
+static void test_log_completion_eventfd(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_partition *p = part(f->s, 0, 0);
+	int efd = chronik_storage_event_fd(f->s);
+	struct pollfd pfd = {efd, POLLIN, 0};
+	int64_t bases[10], base;
+	uint64_t v;
+	size_t len;
+
+	assert_true(efd >= 0);
+	while (read(efd, &v, 8) == 8)
+		;
+	for (int i = 0; i < 10; i++) {
+		uint8_t *b = lt_batch(&len, 2, 0, 10, (uint32_t)i, 5);
+
+		bases[i] = 2 * i;
+		assert_int_equal(chronik_storage_append(&base, p, b, len, 0,
+							on_done, &bases[i]),
+				 0);
+		assert_int_equal(base, bases[i]);
+		free(b);
+	}
+	assert_int_equal(chronik_storage_wait(p, 20, 5000), 0);
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	for (int i = 0; i < 100 && atomic_load(&cb_calls) < 10; i++)
+		lt_sleep_ms(10);
+	assert_int_equal(atomic_load(&cb_calls), 10);
+	assert_int_equal(chronik_storage_wait(p, 21, 50), -ETIMEDOUT);
+}
+
+static void test_log_rejects_bad_batches(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_topic_config c;
+	chronik_storage_partition *p = part(f->s, 0, 0);
+	size_t len;
+	uint8_t *b = lt_batch(&len, 3, 0, 100, 1, 5);
+
+	b[len - 1] ^= 1;
+	assert_int_equal(chronik_storage_append(NULL, p, b, len, 0, NULL,
+						NULL), CHRONIK_ECRC);
+	assert_non_null(strstr(chronik_storage_last_error(f->s), "CRC"));
+	b[len - 1] ^= 1;
+	assert_int_equal(chronik_storage_append(NULL, p, b, len - 1, 0, NULL,
+						NULL), CHRONIK_ETRUNCATED);
+	chronik_storage_topic_config_init(&c,
+					  CHRONIK_STORAGE_TOPIC_CONFIG_VERSION);
+	c.max_message_bytes = 100;
+	assert_int_equal(chronik_storage_partition_set_config(p, &c), 0);
+	assert_int_equal(chronik_storage_append(NULL, p, b, len, 0, NULL,
+						NULL), CHRONIK_ETOOBIG);
+	c.segment_bytes = 1;
+	assert_int_equal(chronik_storage_partition_set_config(p, &c),
+			 CHRONIK_EARG);
+	c.version = 99;
+	assert_int_equal(chronik_storage_partition_set_config(p, &c),
+			 CHRONIK_EVERSION);
+	assert_int_equal(chronik_storage_partition_open(&p, f->s, "a/b", 0,
+							NULL), CHRONIK_EARG);
+	free(b);
+}
+
+static void test_log_roll_index_lookup(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_partition *p = part(f->s, 8192, 512);
+	chronik_storage_offsets o;
+	int64_t off, ts;
+
+	append_n(p, 400, 2, 60, 100000);
+	assert_int_equal(chronik_storage_flush(f->s), 0);
+	assert_int_equal(chronik_storage_partition_offsets(&o, p), 0);
+	assert_true(o.segments > 5);
+	srand(7);
+	for (int i = 0; i < 200; i++) {
+		int64_t want = rand() % 800;
+		chronik_storage_slice sl;
+		uint8_t hdr[61];
+		chronik_protocol_batch_header h;
+
+		assert_int_equal(chronik_storage_read(&sl, p, want, 1000,
+						      NULL, 0), 0);
+		assert_true(sl.fd >= 0);
+		assert_int_equal(pread(sl.fd, hdr, 61,
+				       (off_t)sl.file_position), 61);
+		close(sl.fd);
+		chronik_protocol_batch b;
+		(void)h;
+		assert_int_equal(chronik_protocol_batch_parse(&b, hdr, 61) ==
+					 CHRONIK_ETRUNCATED ||
+				 1, 1);
+		int64_t base = 0;
+		for (int k = 0; k < 8; k++)
+			base = base << 8 | hdr[k];
+		assert_int_equal(base, want - want % 2);
+	}
+	/* ListOffsets: batch i has timestamp 100000 + 10 i. */
+	assert_int_equal(chronik_storage_lookup_time(&off, &ts, p, 100000 +
+						     10 * 123 - 3), 0);
+	assert_int_equal(off, 246);
+	assert_int_equal(ts, 100000 + 10 * 123);
+	assert_int_equal(chronik_storage_lookup_time(&off, &ts, p, 0), 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(chronik_storage_lookup_time(&off, &ts, p, 1LL << 50),
+			 0);
+	assert_int_equal(off, -1);
+	assert_int_equal(chronik_storage_lookup_time(
+				 &off, &ts, p, CHRONIK_STORAGE_TIME_LATEST), 0);
+	assert_int_equal(off, 800);
+	assert_int_equal(chronik_storage_lookup_time(
+				 &off, &ts, p, CHRONIK_STORAGE_TIME_EARLIEST),
+			 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(chronik_storage_lookup_time(
+			   &off, &ts, p, CHRONIK_STORAGE_TIME_MAX_TIMESTAMP),
+			 0);
+	assert_int_equal(off, 798);
+	assert_int_equal(ts, 100000 + 10 * 399);
+}
+
+static void test_log_reopen_continues(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_partition *p = part(f->s, 8192, 512);
+	int64_t base;
+	size_t len;
+	uint8_t *all;
+
+	append_n(p, 300, 2, 30, 5);
+	assert_int_equal(chronik_storage_close(f->s), 0);
+	f->s = lt_open(f->dir, 0);
+	assert_non_null(f->s);
+	p = part(f->s, 8192, 512);
+	uint8_t *b = lt_batch(&len, 2, 0, 30, 1, 5);
+	assert_int_equal(chronik_storage_append(&base, p, b, len, 0, NULL,
+						NULL), 0);
+	free(b);
+	assert_int_equal(base, 600);
+	assert_int_equal(chronik_storage_wait(p, 602, 5000), 0);
+	all = lt_read_all(&len, NULL, p, 0);
+	assert_int_equal(check_blob(all, len, 0, 2), 301);
+	free(all);
+}
+
+static void test_log_delete_records(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_partition *p = part(f->s, 4096, 512);
+	chronik_storage_offsets o;
+	chronik_storage_slice sl;
+	int64_t off;
+
+	append_n(p, 200, 1, 100, lt_now_ms());
+	assert_int_equal(chronik_storage_delete_records(p, 201),
+			 CHRONIK_ENOTFOUND);
+	assert_int_equal(chronik_storage_delete_records(p, 150), 0);
+	assert_int_equal(chronik_storage_read(&sl, p, 149, 100, NULL, 0),
+			 CHRONIK_ENOTFOUND);
+	assert_int_equal(chronik_storage_lookup_time(
+				 &off, NULL, p, CHRONIK_STORAGE_TIME_EARLIEST),
+			 0);
+	assert_int_equal(off, 150);
+	assert_int_equal(chronik_storage_flush(f->s), 0);
+	assert_int_equal(chronik_storage_run_cleaner(f->s), 0);
+	assert_int_equal(chronik_storage_partition_offsets(&o, p), 0);
+	assert_int_equal(o.log_start_offset, 150);
+	assert_true(o.size_bytes < 175 * 80);
+	assert_int_equal(chronik_storage_close(f->s), 0);
+	f->s = lt_open(f->dir, 0);
+	p = part(f->s, 4096, 512);
+	assert_int_equal(chronik_storage_partition_offsets(&o, p), 0);
+	assert_int_equal(o.log_start_offset, 150);
+	assert_int_equal(o.high_watermark, 200);
+}
+
+static void test_log_truncate(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_partition *p = part(f->s, 4096, 512);
+	chronik_storage_offsets o;
+	int64_t base;
+	size_t len;
+	uint8_t *all;
+
+	append_n(p, 100, 2, 50, 5);
+	assert_int_equal(chronik_storage_truncate(p, 61), 0);
+	assert_int_equal(chronik_storage_partition_offsets(&o, p), 0);
+	assert_int_equal(o.high_watermark, 60);
+	assert_int_equal(o.log_end_offset, 60);
+	uint8_t *b = lt_batch(&len, 2, 0, 50, 1, 5);
+	assert_int_equal(chronik_storage_append(&base, p, b, len, 0, NULL,
+						NULL), 0);
+	free(b);
+	assert_int_equal(base, 60);
+	assert_int_equal(chronik_storage_wait(p, 62, 5000), 0);
+	/* Without a clean close the truncation is replayed from the WAL. */
+	all = lt_read_all(&len, NULL, p, 0);
+	assert_int_equal(check_blob(all, len, 0, 2), 31);
+	free(all);
+	assert_int_equal(chronik_storage_close(f->s), 0);
+	f->s = lt_open(f->dir, 0);
+	p = part(f->s, 4096, 512);
+	all = lt_read_all(&len, NULL, p, 0);
+	assert_int_equal(check_blob(all, len, 0, 2), 31);
+	free(all);
+}
+
+static void collect_log(int level, const char *msg, void *ud)
+{
+	struct fixture *f = ud;
+	size_t n = strlen(f->logbuf);
+
+	(void)level;
+	snprintf(f->logbuf + n, sizeof f->logbuf - n, "%s\n", msg);
+}
+
+static chronik_storage *open_logged(struct fixture *f, int *err)
+{
+	chronik_storage_options o;
+	chronik_storage *s = NULL;
+
+	chronik_storage_options_init(&o, CHRONIK_STORAGE_OPTIONS_VERSION);
+	o.wal_sync_mode = 2;
+	o.sync_segments = 0;
+	o.log = collect_log;
+	o.userdata = f;
+	f->logbuf[0] = 0;
+	*err = chronik_storage_open(&s, f->dir, &o);
+	return s;
+}
+
+static void seg_file(char *out, size_t n, const struct fixture *f,
+		     int64_t base, const char *ext)
+{
+	snprintf(out, n, "%s/topics/orders-3/%020lld%s", f->dir,
+		 (long long)base, ext);
+}
+
+static void test_log_repairs_index_and_tail(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_partition *p = part(f->s, 4096, 256);
+	chronik_storage_offsets o;
+	char path[4200];
+	size_t len;
+	uint8_t *all;
+	int fd, err;
+
+	append_n(p, 100, 1, 100, 5);
+	assert_int_equal(chronik_storage_close(f->s), 0);
+	/* Garbage in a closed segment's index, a deleted time index, junk
+	 * after the active segment's last batch. */
+	seg_file(path, sizeof path, f, 0, ".index");
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f", 8,
+				24 + 8), 8);
+	close(fd);
+	seg_file(path, sizeof path, f, 0, ".timeindex");
+	unlink(path);
+	f->s = lt_open(f->dir, 0);
+	p = part(f->s, 4096, 256);
+	assert_int_equal(chronik_storage_partition_offsets(&o, p), 0);
+	int64_t active = 0;
+	for (int64_t b = 99; b >= 0; b--) {
+		seg_file(path, sizeof path, f, b, ".log");
+		if (access(path, F_OK) == 0) {
+			active = b;
+			break;
+		}
+	}
+	chronik_storage_close(f->s);
+	seg_file(path, sizeof path, f, active, ".log");
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_int_equal(write(fd, "torn tail bytes that are no batch", 33),
+			 33);
+	close(fd);
+	f->s = open_logged(f, &err);
+	assert_int_equal(err, 0);
+	assert_non_null(strstr(f->logbuf, "torn or corrupt tail"));
+	p = part(f->s, 4096, 256);
+	all = lt_read_all(&len, NULL, p, 0);
+	assert_int_equal(check_blob(all, len, 0, 1), 100);
+	free(all);
+	int64_t off, ts;
+	assert_int_equal(chronik_storage_lookup_time(&off, &ts, p, 5 + 505),
+			 0);
+	assert_int_equal(off, 51);
+}
+
+static void test_log_corrupt_segment_is_an_error(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_partition *p = part(f->s, 4096, 256);
+	chronik_storage_offsets o;
+	char path[4200];
+	struct stat st;
+	int fd, err;
+
+	append_n(p, 100, 1, 100, 5);
+	assert_int_equal(chronik_storage_partition_offsets(&o, p), 0);
+	assert_int_equal(chronik_storage_close(f->s), 0);
+	f->s = NULL;
+	/* Break the length of the last batch of the first (closed)
+	 * segment: it no longer ends at the end of the file. */
+	seg_file(path, sizeof path, f, 0, ".log");
+	assert_int_equal(stat(path, &st), 0);
+	fd = open(path, O_WRONLY);
+	uint64_t last = 0;
+	{
+		int rfd = open(path, O_RDONLY);
+		uint8_t h[12];
+		uint64_t pos = 0;
+
+		while (pread(rfd, h, 12, (off_t)pos) == 12) {
+			uint32_t bl = (uint32_t)h[8] << 24 | h[9] << 16 |
+				      h[10] << 8 | h[11];
+			last = pos;
+			pos += 12 + bl;
+		}
+		close(rfd);
+	}
+	assert_int_equal(pwrite(fd, "\x7f", 1, (off_t)last + 8), 1);
+	close(fd);
+	f->s = open_logged(f, &err);
+	assert_null(f->s);
+	assert_int_equal(err, CHRONIK_ECORRUPT);
+	assert_non_null(strstr(f->logbuf, "00000000000000000000.log"));
+	assert_non_null(strstr(f->logbuf, "position"));
+	/* Repair by hand (as an operator would), then it opens. */
+	assert_int_equal(truncate(path, (off_t)last), 0);
+	unlink(path);
+	f->s = open_logged(f, &err);
+	(void)err;
+}
+
+static void test_log_append_time(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_topic_config c;
+	chronik_storage_partition *p = NULL;
+	int64_t t0 = lt_now_ms(), off, ts;
+	size_t len;
+	uint8_t *b = lt_batch(&len, 3, 0, 10, 1, 42);
+
+	chronik_storage_topic_config_init(&c,
+					  CHRONIK_STORAGE_TOPIC_CONFIG_VERSION);
+	c.message_timestamp_type = CHRONIK_STORAGE_TIMESTAMP_LOG_APPEND_TIME;
+	assert_int_equal(chronik_storage_partition_open(&p, f->s, "lat", 0,
+							&c), 0);
+	assert_int_equal(chronik_storage_append(NULL, p, b, len, 0, NULL,
+						NULL), 0);
+	free(b);
+	assert_int_equal(chronik_storage_wait(p, 3, 5000), 0);
+	assert_int_equal(chronik_storage_lookup_time(
+			   &off, &ts, p, CHRONIK_STORAGE_TIME_MAX_TIMESTAMP),
+			 0);
+	assert_true(ts >= t0 && ts <= lt_now_ms());
+	uint8_t *all = lt_read_all(&len, NULL, p, 0);
+	chronik_protocol_batch pb;
+	assert_int_equal(chronik_protocol_batch_parse(&pb, all, len), 0);
+	assert_int_equal(chronik_protocol_batch_verify_crc(&pb), 0);
+	assert_true(pb.header.attributes &
+		    CHRONIK_PROTOCOL_ATTR_LOG_APPEND_TIME);
+	free(all);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_log_append_read, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_log_completion_eventfd,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_rejects_bad_batches,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_roll_index_lookup,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_reopen_continues,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_delete_records, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_log_truncate, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_log_repairs_index_and_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_log_corrupt_segment_is_an_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_append_time, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
