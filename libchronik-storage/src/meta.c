@@ -475,7 +475,8 @@ CHRONIK_STORAGE_API int chronik_storage_meta_snapshot(
 		pthread_mutex_lock(&meta->mu);
 		chronik_storage_meta__set_err(
 			meta, "metadata log checkpoint: %s (%s)",
-			chronik_strerror(rc), chronik_wal_last_error(meta->wal));
+			chronik_strerror(rc),
+			chronik_wal_last_error(meta->wal));
 		pthread_mutex_unlock(&meta->mu);
 	}
 out:
@@ -617,18 +618,18 @@ static int meta_open(chronik_storage_meta *m,
 	uint64_t first, next;
 	int rc, found;
 
-	if (mkdir(m->dir, 0755) && errno != EEXIST) {
-		rc = -errno;
-		chronik_storage_meta__set_err(m, "mkdir %s: %s", m->dir,
-					      strerror(errno));
-		return rc;
-	}
 	snprintf(waldir, sizeof waldir, "%s/wal", m->dir);
 	if ((o->flags & CHRONIK_STORAGE_META_NO_CREATE) &&
 	    stat(waldir, &st)) {
 		chronik_storage_meta__set_err(m, "no metadata store in %s",
 					      m->dir);
 		return CHRONIK_ENOTFOUND;
+	}
+	if (mkdir(m->dir, 0755) && errno != EEXIST) {
+		rc = -errno;
+		chronik_storage_meta__set_err(m, "mkdir %s: %s", m->dir,
+					      strerror(errno));
+		return rc;
 	}
 	chronik_wal_options_init(&wo, CHRONIK_WAL_OPTIONS_VERSION);
 	wo.dir = waldir;

@@ -475,8 +475,9 @@ static int del_prefix(struct meta_ops *ops, const struct meta_kv *kv,
 {
 	for (size_t i = chronik_storage_meta__kv_lower(kv, pfx, plen);
 	     chronik_storage_meta__kv_has_prefix(kv, i, pfx, plen); i++) {
-		int rc = chronik_storage_meta__ops_del(ops, meta__ekey(kv->v[i]),
-						       kv->v[i]->klen);
+		const struct meta_entry *e = kv->v[i];
+		int rc = chronik_storage_meta__ops_del(ops, meta__ekey(e),
+						       e->klen);
 
 		if (rc)
 			return rc;
@@ -594,7 +595,7 @@ static int offset_op(struct meta_ops *ops, const char *group,
 	struct meta_key k;
 	int rc;
 
-	if (!value)
+	if (!value || !topic)
 		return CHRONIK_EARG;
 	rc = chronik_storage_meta__key(&k, META_K_OFFSET, group, topic, 1,
 				       partition, 0, 0);
@@ -638,7 +639,7 @@ CHRONIK_STORAGE_API int chronik_storage_meta_offset_fetch(
 	if (!out)
 		return CHRONIK_EARG;
 	*out = NULL;
-	if (!meta)
+	if (!meta || !topic)
 		return CHRONIK_EARG;
 	rc = chronik_storage_meta__key(&k, META_K_OFFSET, group, topic, 1,
 				       partition, 0, 0);
@@ -692,7 +693,7 @@ CHRONIK_STORAGE_API int chronik_storage_meta_offset_delete(
 	struct meta_key k;
 	int rc;
 
-	if (!meta)
+	if (!meta || !topic)
 		return CHRONIK_EARG;
 	rc = chronik_storage_meta__key(&k, META_K_OFFSET, group, topic, 1,
 				       partition, 0, 0);
@@ -708,14 +709,20 @@ CHRONIK_STORAGE_API int chronik_storage_meta_offset_foreach(
 	struct meta_key k;
 	char *mbuf = NULL;
 	size_t mcap = 0;
-	int rc;
+	int rc = 0;
 
 	if (!meta || !cb)
 		return CHRONIK_EARG;
-	rc = chronik_storage_meta__key(&k, META_K_OFFSET, group, NULL, 0, 0, 0,
-				       0);
-	if (rc)
-		return rc;
+	if (group) {
+		rc = chronik_storage_meta__key(&k, META_K_OFFSET, group, NULL,
+					       0, 0, 0, 0);
+		if (rc)
+			return rc;
+	} else {
+		k.p = k.small;
+		k.p[0] = META_K_OFFSET;
+		k.len = 1;
+	}
 	pthread_mutex_lock(&meta->mu);
 	for (size_t i = chronik_storage_meta__kv_lower(&meta->kv, k.p, k.len);
 	     !rc && chronik_storage_meta__kv_has_prefix(&meta->kv, i, k.p,
@@ -764,6 +771,13 @@ CHRONIK_STORAGE_API int chronik_storage_meta_offset_foreach(
 }
 
 /* ---- groups ---- */
+
+/* Blob callbacks get a non-NULL pointer for an empty blob (NULL means
+ * "no blob" in the group iteration). */
+static const void *blob_or_empty(const struct meta_entry *e)
+{
+	return e->vlen ? (const void *)meta__eval(e) : (const void *)"";
+}
 
 static int blob_op(struct meta_ops *ops, struct meta_key *k,
 		   const void *blob, size_t len)
@@ -899,8 +913,8 @@ CHRONIK_STORAGE_API int chronik_storage_meta_group_foreach(
 			break;
 		c = !hg ? 1 : !ho ? -1 : strcmp(gn, on);
 		if (c <= 0)
-			rc = cb(gn, kv->v[i]->vlen ? (const void *)meta__eval(kv->v[i]) : (const void *)"",
-				kv->v[i]->vlen, userdata);
+			rc = cb(gn, blob_or_empty(kv->v[i]), kv->v[i]->vlen,
+				userdata);
 		else
 			rc = cb(on, NULL, 0, userdata);
 		if (c >= 0) {
@@ -1025,14 +1039,21 @@ CHRONIK_STORAGE_API int chronik_storage_meta_producer_state_foreach(
 	chronik_storage_meta_producer_cb cb, void *userdata)
 {
 	struct meta_key k;
-	int rc;
+	int rc = 0;
 
 	if (!meta || !cb || (!topic && partition != -1) || partition < -1)
 		return CHRONIK_EARG;
-	rc = chronik_storage_meta__key(&k, META_K_PRODUCER, topic, NULL,
-				       partition >= 0, partition, 0, 0);
-	if (rc)
-		return rc;
+	if (topic) {
+		rc = chronik_storage_meta__key(&k, META_K_PRODUCER, topic, NULL,
+					       partition >= 0, partition, 0,
+					       0);
+		if (rc)
+			return rc;
+	} else {
+		k.p = k.small;
+		k.p[0] = META_K_PRODUCER;
+		k.len = 1;
+	}
 	pthread_mutex_lock(&meta->mu);
 	for (size_t i = chronik_storage_meta__kv_lower(&meta->kv, k.p, k.len);
 	     !rc && chronik_storage_meta__kv_has_prefix(&meta->kv, i, k.p,
@@ -1050,8 +1071,7 @@ CHRONIK_STORAGE_API int chronik_storage_meta_producer_state_foreach(
 		}
 		rc = cb(t, (int32_t)meta__get32be(kp + e->klen - 12),
 			(int64_t)meta__get64be(kp + e->klen - 8),
-			e->vlen ? (const void *)meta__eval(e) : (const void *)"", e->vlen,
-			userdata);
+			blob_or_empty(e), e->vlen, userdata);
 	}
 	pthread_mutex_unlock(&meta->mu);
 	chronik_storage_meta__key_free(&k);

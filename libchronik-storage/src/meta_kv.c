@@ -286,7 +286,8 @@ int chronik_storage_meta__key(struct meta_key *k, uint8_t type,
 
 	k->p = k->small;
 	k->len = 0;
-	if ((s1 && !name_ok(s1, &l1)) || (s2 && !name_ok(s2, &l2)))
+	/* Entity keys always name s1; s2 is optional only for prefixes. */
+	if (!name_ok(s1, &l1) || (s2 && !name_ok(s2, &l2)))
 		return CHRONIK_EARG;
 	if (with_part && part < 0)
 		return CHRONIK_EARG;
