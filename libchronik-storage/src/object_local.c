@@ -175,6 +175,10 @@ static int place(const struct local *l, const char *tmp, const char *key,
 		unlink(tmp);
 	if (!rc) {
 		rc = parent_sync(l, path);
+		/* ENOENT: a concurrent delete already removed the object
+		 * and its directory; the put itself happened before it. */
+		if (rc == -ENOENT)
+			rc = 0;
 		if (rc)
 			err_out(err, errlen, rc, "sync parent of", path);
 	}
@@ -376,7 +380,7 @@ static int local_del(void *self, char *err, size_t errlen, const char *key)
 		return err_out(err, errlen, rc, "unlink", path);
 	}
 	rc = parent_sync(l, path);
-	if (rc)
+	if (rc && rc != -ENOENT)
 		return err_out(err, errlen, rc, "sync parent of", path);
 	/* Remove directories left empty, up to the root; a concurrent put
 	 * that loses its directory retries (see place()). */
@@ -501,7 +505,8 @@ static int local_list(void *self, char *err, size_t errlen,
 	if (!rc && !res)
 		rc = -ENOMEM;
 	if (!rc) {
-		qsort(c.v, c.n, sizeof *c.v, entry_cmp);
+		if (c.n)
+			qsort(c.v, c.n, sizeof *c.v, entry_cmp);
 		if (c.n > max_keys) {
 			res->next_start_after = strdup(c.v[max_keys - 1].key);
 			if (!res->next_start_after)
