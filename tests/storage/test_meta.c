@@ -667,7 +667,7 @@ static const char *snap_file(const char *dir, int nth)
 	while (d && (de = readdir(d)))
 		if (!strncmp(de->d_name, "snapshot-", 9) &&
 		    strlen(de->d_name) == 34 && n < 8)
-			snprintf(names[n++], 64, "%s", de->d_name);
+			memcpy(names[n++], de->d_name, 35);
 	if (d)
 		closedir(d);
 	/* Sort descending. */
