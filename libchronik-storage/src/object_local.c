@@ -84,8 +84,8 @@ static int make_parents(const struct local *l, const char *key, char *err,
 
 			if (rc) {
 				*p = '/';
-				return err_out(err, errlen, rc, "sync parent of",
-					       path);
+				return err_out(err, errlen, rc,
+					       "sync parent of", path);
 			}
 		} else if (errno != EEXIST) {
 			int rc = -errno;
