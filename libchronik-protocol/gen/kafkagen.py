@@ -1356,7 +1356,8 @@ def gen_testsupport(groups):
              ('CHRONIK__K_HEADER', groups[3], lambda i, m: i)]
     for fname, sig, body in [
             ('random',
-             'static void *chronik__ts_random(chronik__ts *g, int kind, '
+             'static CHRONIK__UNUSED void *chronik__ts_random(chronik__ts *g, '
+             'int kind, '
              'int key, int16_t v)',
              lambda m: ['{',
                         '\tstruct %s *o = chronik__ts_alloc(g, sizeof *o);'
@@ -1365,7 +1366,7 @@ def gen_testsupport(groups):
                         '\treturn o;',
                         '}']),
             ('equal',
-             'static int chronik__ts_compare(int kind, int key, '
+             'static CHRONIK__UNUSED int chronik__ts_compare(int kind, int key, '
              'const void *a,\n\t\t\t       const void *b)',
              lambda m: ['return cmp_%s(a, b);' % m.root.fn])]:
         out.append(sig)

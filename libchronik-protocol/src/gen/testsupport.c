@@ -18920,7 +18920,7 @@ static int cmp_response_header(const struct chronik_protocol_response_header *a,
 	return 0;
 }
 
-static void *chronik__ts_random(chronik__ts *g, int kind, int key, int16_t v)
+static CHRONIK__UNUSED void *chronik__ts_random(chronik__ts *g, int kind, int key, int16_t v)
 {
 	switch (kind) {
 	case CHRONIK__K_REQUEST:
@@ -20069,7 +20069,7 @@ static void *chronik__ts_random(chronik__ts *g, int kind, int key, int16_t v)
 	return NULL;
 }
 
-static int chronik__ts_compare(int kind, int key, const void *a,
+static CHRONIK__UNUSED int chronik__ts_compare(int kind, int key, const void *a,
 			       const void *b)
 {
 	switch (kind) {
