@@ -6,7 +6,7 @@
  *   bench_wal [--dir DIR] [--seconds S] [--profiles low,medium,...]
  *             [--sizes 256,16384] [--appenders 1,8,128] [--window W]
  *             [--sync data|full|none] [--recovery MIB] [--no-commit]
- *             [--completion cb|wait|loop]
+ *             [--completion cb|wait|loop] [--segment-kib K]
  *
  * Each appender thread appends records back to back, keeping at most W
  * (default 1) of its own records in flight: with W = 1 it appends one
@@ -26,6 +26,8 @@
  *
  * Commit latency is the time from the append call to the moment the
  * appender sees the record durable (callback, wait return, or eventfd).
+ * --segment-kib sets the segment size (default 64 MiB), to see rolls:
+ * the "max us" column is the slowest commit of the run.
  * --recovery MIB writes a WAL of that size (no sync), then times a reopen
  * (recovery verifies every CRC) and a full replay with a reader, both from
  * the page cache.
@@ -82,6 +84,7 @@ struct run {
 	size_t size;
 	enum completion comp;
 	unsigned int nthr;
+	uint64_t segment_size;
 	atomic_int stop;
 };
 
@@ -288,6 +291,8 @@ static void rmrf(const char *dir)
 		fprintf(stderr, "cleanup of %s failed\n", dir);
 }
 
+static uint64_t g_segment_size;
+
 static const char *const comp_names[] = {"cb", "wait", "loop"};
 
 static void run_one(const char *base, enum chronik_wal_profile prof,
@@ -311,6 +316,8 @@ static void run_one(const char *base, enum chronik_wal_profile prof,
 	run.size = size;
 	run.comp = comp;
 	run.nthr = nthr;
+	run.segment_size = g_segment_size;
+	o.segment_size = run.segment_size;
 	o.dir = dir;
 	o.profile = prof;
 	o.sync_mode = mode;
@@ -356,7 +363,7 @@ static void run_one(const char *base, enum chronik_wal_profile prof,
 		double rps = (double)n / secs;
 
 		printf("%-6s %6zu %4u %5u %-4s %11.0f %7.1f %8.1f %8.1f "
-		       "%8.1f %8.1f %8.1f %7.0f\n",
+		       "%8.1f %8.1f %8.1f %8.1f %7.0f\n",
 		       chronik_wal_profile_name(prof), size, nthr, window,
 		       comp_names[comp], rps, rps * (double)size / 1e6,
 		       st.batches ? (double)n / (double)st.batches : 0.0,
@@ -365,6 +372,7 @@ static void run_one(const char *base, enum chronik_wal_profile prof,
 			  : 0.0,
 		       ns ? (double)lat[(size_t)((double)ns * 0.999)] / 1e3
 			  : 0.0,
+		       ns ? (double)lat[ns - 1] / 1e3 : 0.0,
 		       st.syncs ? (double)st.sync_ns_total /
 					  (double)st.syncs / 1e3
 				: 0.0,
@@ -509,6 +517,9 @@ int main(int argc, char **argv)
 			       : !strcmp(v, "loop") ? COMP_LOOP
 						    : COMP_WAIT;
 			i++;
+		} else if (!strcmp(argv[i], "--segment-kib")) {
+			g_segment_size = (uint64_t)atol(v) * 1024;
+			i++;
 		} else if (!strcmp(argv[i], "--no-commit")) {
 			commit = 0;
 		} else {
@@ -529,10 +540,10 @@ int main(int argc, char **argv)
 		printf("# libchronik-wal %s, window %u, %.1f s per run\n",
 		       chronik_wal_version_string(), window, seconds);
 		printf("%-6s %6s %4s %5s %-4s %11s %7s %8s %8s %8s %8s "
-		       "%8s %7s\n",
+		       "%8s %8s %7s\n",
 		       "prof", "bytes", "thr", "win", "comp", "records/s",
 		       "MB/s", "rec/sync", "p50 us", "p99 us", "p999 us",
-		       "sync us", "syncs/s");
+		       "max us", "sync us", "syncs/s");
 		snprintf(list, sizeof list, "%s", profiles);
 		for (char *p = strtok_r(list, ",", &save); p;
 		     p = strtok_r(NULL, ",", &save)) {

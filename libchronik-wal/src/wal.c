@@ -364,6 +364,8 @@ static void signal_event(chronik_wal *w)
 
 /* ---- segments ---- */
 
+static int seg_install(chronik_wal *w, int fd, uint64_t base);
+
 /* Called by the writer (or open) to make a new active segment starting at
  * base. Header and preallocation are synced, then the directory entry. */
 static int seg_create(chronik_wal *w, uint64_t base)
@@ -405,6 +407,156 @@ static int seg_create(chronik_wal *w, uint64_t base)
 			goto fail;
 		}
 	}
+	return seg_install(w, fd, base);
+fail:
+	close(fd);
+	unlinkat(w->dir_fd, name, 0);
+	return r;
+}
+
+/* ---- segment preparer ---- */
+
+/* Create WAL_PREP_NAME: preallocated, zero-filled and synced, so that a
+ * roll only writes a header and renames it, and so that later record
+ * writes overwrite written blocks: fdatasync() then flushes data only,
+ * with no extent conversion to persist. Only the fallocate goes through
+ * the I/O hooks; any failure here just makes the roll create the segment
+ * itself (seg_create(), where every hook applies). Preparer thread. */
+static int prep_file(chronik_wal *w, int *fd_out)
+{
+	static const size_t chunk = 1024 * 1024;
+	int do_sync = w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE;
+	uint8_t *zero = NULL;
+	uint64_t off;
+	int fd, r;
+
+	fd = openat(w->dir_fd, WAL_PREP_NAME,
+		    O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	r = w->io.fallocate(w->io.ctx, fd, (off_t)w->segment_size);
+	if (r < 0)
+		goto fail;
+	zero = calloc(1, chunk);
+	if (!zero) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (off = 0; off < w->segment_size; off += chunk) {
+		size_t n = w->segment_size - off < chunk
+				   ? (size_t)(w->segment_size - off)
+				   : chunk;
+
+		r = (int)sys_pwrite(NULL, fd, zero, n, (off_t)off);
+		if (r >= 0 && (size_t)r != n)
+			r = -EIO;
+		if (r < 0)
+			goto fail;
+		if (atomic_load(&w->status) || w->closing) {
+			r = CHRONIK_ECLOSED;
+			goto fail;
+		}
+	}
+	if (do_sync && fsync(fd) != 0) {
+		r = -errno;
+		goto fail;
+	}
+	free(zero);
+	*fd_out = fd;
+	return 0;
+fail:
+	free(zero);
+	close(fd);
+	unlinkat(w->dir_fd, WAL_PREP_NAME, 0);
+	return r;
+}
+
+static void *prep_main(void *arg)
+{
+	chronik_wal *w = arg;
+
+	pthread_mutex_lock(&w->prep_lock);
+	for (;;) {
+		int fd = -1, r;
+
+		while (!w->prep_stop && !(w->prep_want && w->prep_fd < 0))
+			pthread_cond_wait(&w->cv_prep, &w->prep_lock);
+		if (w->prep_stop)
+			break;
+		w->prep_want = 0;
+		pthread_mutex_unlock(&w->prep_lock);
+		r = prep_file(w, &fd);
+		if (r < 0 && r != CHRONIK_ECLOSED)
+			chronik_wal__log(w, 1, "wal %s: preparing the next "
+					 "segment: %s (the roll will create "
+					 "it)", w->dir, chronik_strerror(r));
+		pthread_mutex_lock(&w->prep_lock);
+		if (r == 0)
+			w->prep_fd = fd;
+	}
+	pthread_mutex_unlock(&w->prep_lock);
+	return NULL;
+}
+
+/* Ask for the next segment once the active one is half full. Writer. */
+static void prep_maybe_request(chronik_wal *w)
+{
+	if (!w->prep_started || w->seg_fd < 0 ||
+	    w->prep_asked_base == w->seg_base ||
+	    w->seg_off < w->seg_cap / 2)
+		return;
+	w->prep_asked_base = w->seg_base;
+	pthread_mutex_lock(&w->prep_lock);
+	if (w->prep_fd < 0 && !w->prep_want) {
+		w->prep_want = 1;
+		pthread_cond_signal(&w->cv_prep);
+	}
+	pthread_mutex_unlock(&w->prep_lock);
+}
+
+/* Roll to a new active segment starting at base: the prepared file if
+ * there is one (write its header, rename it into place, sync the
+ * directory), else create one now. The header becomes durable with the
+ * first batch's sync, which comes before any of its records is
+ * acknowledged; until then a crash leaves a newest segment with no valid
+ * header and no valid record, which recovery removes (the header shares
+ * its first sector with the first record). Writer thread. */
+static int seg_roll(chronik_wal *w, uint64_t base)
+{
+	uint8_t hdr[WAL_SEG_HDR_SIZE];
+	char name[32];
+	int fd, r;
+
+	pthread_mutex_lock(&w->prep_lock);
+	fd = w->prep_fd;
+	w->prep_fd = -1;
+	pthread_mutex_unlock(&w->prep_lock);
+	if (fd < 0)
+		return seg_create(w, base);
+	chronik_wal__seg_name(name, sizeof name, base);
+	chronik_wal__seg_header(hdr, base, w->segment_size);
+	r = io_write_all(w, fd, hdr, sizeof hdr, 0);
+	if (r < 0) {
+		chronik_wal__set_error(w, "write header %s/%s: %s", w->dir,
+				       name, strerror(-r));
+		close(fd);
+		return r;
+	}
+	if (renameat(w->dir_fd, WAL_PREP_NAME, w->dir_fd, name) != 0 ||
+	    (w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE &&
+	     fsync(w->dir_fd) != 0)) {
+		r = -errno;
+		chronik_wal__set_error(w, "rename %s/%s to %s: %s", w->dir,
+				       WAL_PREP_NAME, name, strerror(-r));
+		close(fd);
+		return r;
+	}
+	return seg_install(w, fd, base);
+}
+
+/* Make fd (segment base, header written) the active segment. */
+static int seg_install(chronik_wal *w, int fd, uint64_t base)
+{
 	if (w->seg_fd >= 0)
 		close(w->seg_fd);
 	w->seg_fd = fd;
@@ -428,10 +580,6 @@ static int seg_create(chronik_wal *w, uint64_t base)
 	w->st.segments_created++;
 	pthread_mutex_unlock(&w->lock);
 	return 0;
-fail:
-	close(fd);
-	unlinkat(w->dir_fd, name, 0);
-	return r;
 }
 
 /* ---- writer thread ---- */
@@ -484,7 +632,7 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 
 		if (w->seg_fd < 0 ||
 		    w->seg_off + b->ent[i].flen > w->seg_cap) {
-			r = seg_create(w, b->ent[i].lsn);
+			r = seg_roll(w, b->ent[i].lsn);
 			if (r < 0) {
 				complete_entries(b->ent, i, b->n, r);
 				return r;
@@ -529,6 +677,7 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 		}
 		t1 = chronik_wal__now_ns();
 		w->seg_off += bytes;
+		prep_maybe_request(w);
 
 		pthread_mutex_lock(&w->lock);
 		/* Records queued by now arrived while this write and sync
@@ -663,6 +812,8 @@ static void wal_free(chronik_wal *w)
 	queue_free(&w->qs[1]);
 	pthread_mutex_destroy(&w->lock);
 	pthread_mutex_destroy(&w->ckpt_lock);
+	pthread_mutex_destroy(&w->prep_lock);
+	pthread_cond_destroy(&w->cv_prep);
 	pthread_mutex_destroy(&w->err_lock);
 	pthread_cond_destroy(&w->cv_work);
 	pthread_cond_destroy(&w->cv_space);
@@ -740,6 +891,9 @@ int chronik_wal__open_io(chronik_wal **out, const chronik_wal_options *opts,
 	w->dir_fd = w->lock_fd = w->event_fd = w->seg_fd = -1;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_mutex_init(&w->ckpt_lock, NULL);
+	pthread_mutex_init(&w->prep_lock, NULL);
+	pthread_cond_init(&w->cv_prep, NULL);
+	w->prep_fd = -1;
 	pthread_mutex_init(&w->err_lock, NULL);
 	pthread_cond_init(&w->cv_work, NULL);
 	pthread_cond_init(&w->cv_space, NULL);
@@ -780,6 +934,15 @@ int chronik_wal__open_io(chronik_wal **out, const chronik_wal_options *opts,
 	r = chronik_wal__recover(w);
 	if (r < 0)
 		goto failed;
+	/* A next segment prepared before a crash or close: start over. */
+	unlinkat(w->dir_fd, WAL_PREP_NAME, 0);
+	r = pthread_create(&w->prep_thread, NULL, prep_main, w);
+	if (r != 0) {
+		r = -r;
+		chronik_wal__set_error(w, "pthread_create: %s", strerror(-r));
+		goto failed;
+	}
+	w->prep_started = 1;
 	r = pthread_create(&w->thread, NULL, writer_main, w);
 	if (r != 0) {
 		r = -r;
@@ -815,6 +978,17 @@ CHRONIK_WAL_API int chronik_wal_close(chronik_wal *w)
 		pthread_mutex_unlock(&w->lock);
 		durable_wake(w);
 		pthread_join(w->thread, NULL);
+	}
+	if (w->prep_started) {
+		pthread_mutex_lock(&w->prep_lock);
+		w->prep_stop = 1;
+		pthread_cond_signal(&w->cv_prep);
+		pthread_mutex_unlock(&w->prep_lock);
+		pthread_join(w->prep_thread, NULL);
+		if (w->prep_fd >= 0) {
+			close(w->prep_fd);
+			unlinkat(w->dir_fd, WAL_PREP_NAME, 0);
+		}
 	}
 	r = w->failed;
 	/* Anything still queued (only possible after a failure raced with an

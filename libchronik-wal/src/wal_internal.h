@@ -28,6 +28,10 @@
  * Recovery relies on it to bound a torn write. */
 #define WAL_MAX_WRITE ((uint64_t)16 * 1024 * 1024)
 #define WAL_MIN_SEGMENT_SIZE ((uint64_t)64 * 1024)
+/* The next segment, prepared in the background (preallocated, zero-filled
+ * and synced) and renamed to its real name when the writer rolls to it.
+ * Not a segment name, so recovery ignores it (open removes a stale one). */
+#define WAL_PREP_NAME "next-segment.tmp"
 
 static inline void wal__put32(uint8_t *p, uint32_t v)
 {
@@ -162,6 +166,19 @@ struct chronik_wal {
 	uint64_t seg_base;
 
 	pthread_mutex_t ckpt_lock;
+
+	/* Segment preparer thread (segment roll without a stall). */
+	pthread_mutex_t prep_lock;
+	pthread_cond_t cv_prep;
+	pthread_t prep_thread;
+	int prep_started;
+	/* Under prep_lock. */
+	int prep_fd;    /* a prepared WAL_PREP_NAME, or -1 */
+	int prep_want;  /* the writer asked for one */
+	int prep_stop;
+	/* Writer thread only: base of the segment a preparation was last
+	 * requested for. */
+	uint64_t prep_asked_base;
 
 	chronik_wal_recovery rec;
 	char *corrupt_file;
