@@ -237,7 +237,9 @@ static struct wal_profile_params profile_params(enum chronik_wal_profile p)
 
 	switch (p) {
 	case CHRONIK_WAL_PROFILE_LOW:
-		r.max_batch = 256 * 1024;
+		/* A cap below what is queued only adds syncs: it never makes
+		 * a queued record durable sooner. */
+		r.max_batch = 1024 * 1024;
 		r.target = 0;
 		r.linger_ns = 0;
 		break;
