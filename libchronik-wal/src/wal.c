@@ -12,7 +12,9 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <linux/futex.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -235,7 +237,9 @@ static struct wal_profile_params profile_params(enum chronik_wal_profile p)
 
 	switch (p) {
 	case CHRONIK_WAL_PROFILE_LOW:
-		r.max_batch = 256 * 1024;
+		/* A cap below what is queued only adds syncs: it never makes
+		 * a queued record durable sooner. */
+		r.max_batch = 1024 * 1024;
 		r.target = 0;
 		r.linger_ns = 0;
 		break;
@@ -261,30 +265,60 @@ static struct wal_profile_params profile_params(enum chronik_wal_profile p)
 
 /* ---- queue ---- */
 
-static int queue_reserve(struct wal_queue *q, size_t bytes)
+/* Make room for one more entry. Under lock; entries are only touched
+ * under the lock, so they may move. */
+static int queue_grow_ent(struct wal_queue *q)
 {
-	if (q->len + bytes > q->cap) {
-		size_t cap = q->cap ? q->cap : 256 * 1024;
-		uint8_t *b;
+	size_t ncap = q->ncap ? q->ncap * 2 : 1024;
+	struct wal_entry *e = realloc(q->ent, ncap * sizeof *e);
 
-		while (cap < q->len + bytes)
-			cap *= 2;
-		b = realloc(q->buf, cap);
-		if (!b)
-			return -ENOMEM;
-		q->buf = b;
-		q->cap = cap;
-	}
-	if (q->n == q->ncap) {
-		size_t ncap = q->ncap ? q->ncap * 2 : 1024;
-		struct wal_entry *e = realloc(q->ent, ncap * sizeof *e);
-
-		if (!e)
-			return -ENOMEM;
-		q->ent = e;
-		q->ncap = ncap;
-	}
+	if (!e)
+		return -ENOMEM;
+	q->ent = e;
+	q->ncap = ncap;
 	return 0;
+}
+
+/* Make room for `bytes` more bytes. Under lock, with q->copying == 0: the
+ * buffer moves. */
+static int queue_grow_buf(struct wal_queue *q, size_t bytes)
+{
+	size_t cap = q->cap ? q->cap : 256 * 1024;
+	uint8_t *b;
+
+	while (cap < q->len + bytes)
+		cap *= 2;
+	b = realloc(q->buf, cap);
+	if (!b)
+		return -ENOMEM;
+	q->buf = b;
+	q->cap = cap;
+	return 0;
+}
+
+/* Wait until every reservation in q has been copied. Under lock. */
+static void queue_wait_copies(chronik_wal *w, struct wal_queue *q)
+{
+	while (atomic_load(&q->copying) > 0) {
+		atomic_store(&q->draining, 1);
+		if (atomic_load(&q->copying) > 0)
+			pthread_cond_wait(&w->cv_copied, &w->lock);
+	}
+	atomic_store(&q->draining, 0);
+}
+
+/* An appender finished copying its record into q. No lock held. The
+ * seq_cst pair (decrement, then load draining) against the drainer's
+ * (store draining, then load copying) means one of the two always sees
+ * the other, so no wake-up is lost. */
+static void queue_copy_done(chronik_wal *w, struct wal_queue *q)
+{
+	if (atomic_fetch_sub(&q->copying, 1) == 1 &&
+	    atomic_load(&q->draining)) {
+		pthread_mutex_lock(&w->lock);
+		pthread_cond_broadcast(&w->cv_copied);
+		pthread_mutex_unlock(&w->lock);
+	}
 }
 
 static void queue_free(struct wal_queue *q)
@@ -303,6 +337,22 @@ static void complete_entries(const struct wal_entry *e, size_t i, size_t n,
 			e[i].cb(e[i].lsn, status, e[i].ud);
 }
 
+static long futex_op(_Atomic uint32_t *addr, int op, uint32_t val,
+		     const struct timespec *rel)
+{
+	return syscall(SYS_futex, (uint32_t *)addr, op, val, rel, NULL, 0);
+}
+
+/* Tell chronik_wal_wait() callers that the durable LSN, the status or
+ * the closing flag changed: one futex wake for all of them, and none when
+ * nobody waits. */
+static void durable_wake(chronik_wal *w)
+{
+	atomic_fetch_add(&w->durable_seq, 1);
+	if (atomic_load(&w->nwaiters) > 0)
+		futex_op(&w->durable_seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
 static void signal_event(chronik_wal *w)
 {
 	uint64_t one = 1;
@@ -315,6 +365,8 @@ static void signal_event(chronik_wal *w)
 }
 
 /* ---- segments ---- */
+
+static int seg_install(chronik_wal *w, int fd, uint64_t base);
 
 /* Called by the writer (or open) to make a new active segment starting at
  * base. Header and preallocation are synced, then the directory entry. */
@@ -357,6 +409,156 @@ static int seg_create(chronik_wal *w, uint64_t base)
 			goto fail;
 		}
 	}
+	return seg_install(w, fd, base);
+fail:
+	close(fd);
+	unlinkat(w->dir_fd, name, 0);
+	return r;
+}
+
+/* ---- segment preparer ---- */
+
+/* Create WAL_PREP_NAME: preallocated, zero-filled and synced, so that a
+ * roll only writes a header and renames it, and so that later record
+ * writes overwrite written blocks: fdatasync() then flushes data only,
+ * with no extent conversion to persist. Only the fallocate goes through
+ * the I/O hooks; any failure here just makes the roll create the segment
+ * itself (seg_create(), where every hook applies). Preparer thread. */
+static int prep_file(chronik_wal *w, int *fd_out)
+{
+	static const size_t chunk = 1024 * 1024;
+	int do_sync = w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE;
+	uint8_t *zero = NULL;
+	uint64_t off;
+	int fd, r;
+
+	fd = openat(w->dir_fd, WAL_PREP_NAME,
+		    O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	r = w->io.fallocate(w->io.ctx, fd, (off_t)w->segment_size);
+	if (r < 0)
+		goto fail;
+	zero = calloc(1, chunk);
+	if (!zero) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (off = 0; off < w->segment_size; off += chunk) {
+		size_t n = w->segment_size - off < chunk
+				   ? (size_t)(w->segment_size - off)
+				   : chunk;
+
+		r = (int)sys_pwrite(NULL, fd, zero, n, (off_t)off);
+		if (r >= 0 && (size_t)r != n)
+			r = -EIO;
+		if (r < 0)
+			goto fail;
+		if (atomic_load(&w->status) || w->closing) {
+			r = CHRONIK_ECLOSED;
+			goto fail;
+		}
+	}
+	if (do_sync && fsync(fd) != 0) {
+		r = -errno;
+		goto fail;
+	}
+	free(zero);
+	*fd_out = fd;
+	return 0;
+fail:
+	free(zero);
+	close(fd);
+	unlinkat(w->dir_fd, WAL_PREP_NAME, 0);
+	return r;
+}
+
+static void *prep_main(void *arg)
+{
+	chronik_wal *w = arg;
+
+	pthread_mutex_lock(&w->prep_lock);
+	for (;;) {
+		int fd = -1, r;
+
+		while (!w->prep_stop && !(w->prep_want && w->prep_fd < 0))
+			pthread_cond_wait(&w->cv_prep, &w->prep_lock);
+		if (w->prep_stop)
+			break;
+		w->prep_want = 0;
+		pthread_mutex_unlock(&w->prep_lock);
+		r = prep_file(w, &fd);
+		if (r < 0 && r != CHRONIK_ECLOSED)
+			chronik_wal__log(w, 1, "wal %s: preparing the next "
+					 "segment: %s (the roll will create "
+					 "it)", w->dir, chronik_strerror(r));
+		pthread_mutex_lock(&w->prep_lock);
+		if (r == 0)
+			w->prep_fd = fd;
+	}
+	pthread_mutex_unlock(&w->prep_lock);
+	return NULL;
+}
+
+/* Ask for the next segment once the active one is half full. Writer. */
+static void prep_maybe_request(chronik_wal *w)
+{
+	if (!w->prep_started || w->seg_fd < 0 ||
+	    w->prep_asked_base == w->seg_base ||
+	    w->seg_off < w->seg_cap / 2)
+		return;
+	w->prep_asked_base = w->seg_base;
+	pthread_mutex_lock(&w->prep_lock);
+	if (w->prep_fd < 0 && !w->prep_want) {
+		w->prep_want = 1;
+		pthread_cond_signal(&w->cv_prep);
+	}
+	pthread_mutex_unlock(&w->prep_lock);
+}
+
+/* Roll to a new active segment starting at base: the prepared file if
+ * there is one (write its header, rename it into place, sync the
+ * directory), else create one now. The header becomes durable with the
+ * first batch's sync, which comes before any of its records is
+ * acknowledged; until then a crash leaves a newest segment with no valid
+ * header and no valid record, which recovery removes (the header shares
+ * its first sector with the first record). Writer thread. */
+static int seg_roll(chronik_wal *w, uint64_t base)
+{
+	uint8_t hdr[WAL_SEG_HDR_SIZE];
+	char name[32];
+	int fd, r;
+
+	pthread_mutex_lock(&w->prep_lock);
+	fd = w->prep_fd;
+	w->prep_fd = -1;
+	pthread_mutex_unlock(&w->prep_lock);
+	if (fd < 0)
+		return seg_create(w, base);
+	chronik_wal__seg_name(name, sizeof name, base);
+	chronik_wal__seg_header(hdr, base, w->segment_size);
+	r = io_write_all(w, fd, hdr, sizeof hdr, 0);
+	if (r < 0) {
+		chronik_wal__set_error(w, "write header %s/%s: %s", w->dir,
+				       name, strerror(-r));
+		close(fd);
+		return r;
+	}
+	if (renameat(w->dir_fd, WAL_PREP_NAME, w->dir_fd, name) != 0 ||
+	    (w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE &&
+	     fsync(w->dir_fd) != 0)) {
+		r = -errno;
+		chronik_wal__set_error(w, "rename %s/%s to %s: %s", w->dir,
+				       WAL_PREP_NAME, name, strerror(-r));
+		close(fd);
+		return r;
+	}
+	return seg_install(w, fd, base);
+}
+
+/* Make fd (segment base, header written) the active segment. */
+static int seg_install(chronik_wal *w, int fd, uint64_t base)
+{
 	if (w->seg_fd >= 0)
 		close(w->seg_fd);
 	w->seg_fd = fd;
@@ -380,10 +582,6 @@ static int seg_create(chronik_wal *w, uint64_t base)
 	w->st.segments_created++;
 	pthread_mutex_unlock(&w->lock);
 	return 0;
-fail:
-	close(fd);
-	unlinkat(w->dir_fd, name, 0);
-	return r;
 }
 
 /* ---- writer thread ---- */
@@ -393,20 +591,26 @@ fail:
  * entries [i, n) of the writer's own batch are failed by the caller. */
 static void writer_fail(chronik_wal *w, int err)
 {
-	struct wal_queue q;
+	struct wal_queue *q;
+	size_t n;
 
 	pthread_mutex_lock(&w->lock);
 	if (!w->failed) {
 		w->failed = err;
 		atomic_store(&w->status, err);
 	}
+	/* No append reserves anything once failed is set, so the entries
+	 * stay put; copies still in flight only touch the buffer, which
+	 * lives until close. */
 	q = w->q;
-	memset(&w->q, 0, sizeof w->q);
-	pthread_cond_broadcast(&w->cv_durable);
+	n = q->n;
 	pthread_cond_broadcast(&w->cv_space);
 	pthread_mutex_unlock(&w->lock);
-	complete_entries(q.ent, 0, q.n, err);
-	queue_free(&q);
+	durable_wake(w);
+	complete_entries(q->ent, 0, n, err);
+	pthread_mutex_lock(&w->lock);
+	q->n = 0;
+	pthread_mutex_unlock(&w->lock);
 	signal_event(w);
 	chronik_wal__log(w, 0, "wal %s: failed: %s (%s)", w->dir,
 			 chronik_strerror(err), w->err);
@@ -430,7 +634,7 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 
 		if (w->seg_fd < 0 ||
 		    w->seg_off + b->ent[i].flen > w->seg_cap) {
-			r = seg_create(w, b->ent[i].lsn);
+			r = seg_roll(w, b->ent[i].lsn);
 			if (r < 0) {
 				complete_entries(b->ent, i, b->n, r);
 				return r;
@@ -475,11 +679,12 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 		}
 		t1 = chronik_wal__now_ns();
 		w->seg_off += bytes;
+		prep_maybe_request(w);
 
 		pthread_mutex_lock(&w->lock);
 		/* Records queued by now arrived while this write and sync
 		 * were in flight: the WAL is busy. */
-		w->arrived_in_sync = w->q.n > 0;
+		w->arrived_in_sync = w->q->n > 0;
 		atomic_store_explicit(&w->durable_lsn, b->ent[j - 1].lsn,
 				      memory_order_release);
 		w->st.batches++;
@@ -496,8 +701,8 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 				w->st.sync_ns_max = ns;
 			w->st.sync_us_hist[log2_bucket(ns / 1000)]++;
 		}
-		pthread_cond_broadcast(&w->cv_durable);
 		pthread_mutex_unlock(&w->lock);
+		durable_wake(w);
 		signal_event(w);
 		complete_entries(b->ent, i, j, 0);
 		if (w->opts.on_commit)
@@ -515,21 +720,21 @@ static void *writer_main(void *arg)
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		struct wal_queue b;
+		struct wal_queue *b;
 		int r;
 
-		if (w->q.n == 0) {
+		if (w->q->n == 0) {
 			busy = 0;
-			while (w->q.n == 0 && !w->closing) {
+			while (w->q->n == 0 && !w->closing) {
 				w->writer_waiting = 1;
 				pthread_cond_wait(&w->cv_work, &w->lock);
 			}
 			w->writer_waiting = 0;
-			if (w->q.n == 0)
+			if (w->q->n == 0)
 				break; /* closing and drained */
 		}
 		if (busy && w->prof.linger_ns && !w->closing &&
-		    w->q.len < w->prof.target) {
+		    w->q->len < w->prof.target) {
 			/* Records arrived while the last sync was in flight:
 			 * let the next batch grow, for at most the profile's
 			 * linger, and only while records keep coming (a gap
@@ -537,11 +742,11 @@ static void *writer_main(void *arg)
 			uint64_t end = chronik_wal__now_ns() + w->prof.linger_ns;
 			uint64_t gap = w->prof.linger_ns / 4;
 
-			while (w->q.len < w->prof.target && !w->closing) {
+			while (w->q->len < w->prof.target && !w->closing) {
 				uint64_t now = chronik_wal__now_ns();
 				uint64_t until = now + gap < end ? now + gap
 								 : end;
-				size_t n0 = w->q.n;
+				size_t n0 = w->q->n;
 				struct timespec ts;
 
 				if (now >= end)
@@ -553,25 +758,27 @@ static void *writer_main(void *arg)
 					ts.tv_sec++;
 				}
 				w->writer_waiting = 2;
-				while (w->q.n == n0 && !w->closing &&
+				while (w->q->n == n0 && !w->closing &&
 				       pthread_cond_timedwait(&w->cv_work,
 							      &w->lock,
 							      &ts) == 0)
 					;
 				w->writer_waiting = 0;
-				if (w->q.n == n0)
+				if (w->q->n == n0)
 					break; /* nothing new for a gap */
 			}
 		}
 		b = w->q;
 		w->q = w->spare;
-		w->q.len = 0;
-		w->q.n = 0;
+		w->q->len = 0;
+		w->q->n = 0;
 		w->st.queued_bytes = 0;
 		pthread_cond_broadcast(&w->cv_space);
+		/* Appenders that reserved space in b may still be copying. */
+		queue_wait_copies(w, b);
 		pthread_mutex_unlock(&w->lock);
 
-		r = write_batch(w, &b);
+		r = write_batch(w, b);
 
 		pthread_mutex_lock(&w->lock);
 		w->spare = b;
@@ -603,14 +810,16 @@ static void wal_free(chronik_wal *w)
 		close(w->lock_fd);
 	if (w->dir_fd >= 0)
 		close(w->dir_fd);
-	queue_free(&w->q);
-	queue_free(&w->spare);
+	queue_free(&w->qs[0]);
+	queue_free(&w->qs[1]);
 	pthread_mutex_destroy(&w->lock);
 	pthread_mutex_destroy(&w->ckpt_lock);
+	pthread_mutex_destroy(&w->prep_lock);
+	pthread_cond_destroy(&w->cv_prep);
 	pthread_mutex_destroy(&w->err_lock);
 	pthread_cond_destroy(&w->cv_work);
 	pthread_cond_destroy(&w->cv_space);
-	pthread_cond_destroy(&w->cv_durable);
+	pthread_cond_destroy(&w->cv_copied);
 	free(w->segs);
 	free(w->corrupt_file);
 	free(w->dir);
@@ -684,10 +893,15 @@ int chronik_wal__open_io(chronik_wal **out, const chronik_wal_options *opts,
 	w->dir_fd = w->lock_fd = w->event_fd = w->seg_fd = -1;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_mutex_init(&w->ckpt_lock, NULL);
+	pthread_mutex_init(&w->prep_lock, NULL);
+	pthread_cond_init(&w->cv_prep, NULL);
+	w->prep_fd = -1;
 	pthread_mutex_init(&w->err_lock, NULL);
 	pthread_cond_init(&w->cv_work, NULL);
 	pthread_cond_init(&w->cv_space, NULL);
-	pthread_cond_init(&w->cv_durable, NULL);
+	pthread_cond_init(&w->cv_copied, NULL);
+	w->q = &w->qs[0];
+	w->spare = &w->qs[1];
 	w->opts = *opts;
 	w->dir = strdup(opts->dir);
 	if (!w->dir) {
@@ -722,6 +936,15 @@ int chronik_wal__open_io(chronik_wal **out, const chronik_wal_options *opts,
 	r = chronik_wal__recover(w);
 	if (r < 0)
 		goto failed;
+	/* A next segment prepared before a crash or close: start over. */
+	unlinkat(w->dir_fd, WAL_PREP_NAME, 0);
+	r = pthread_create(&w->prep_thread, NULL, prep_main, w);
+	if (r != 0) {
+		r = -r;
+		chronik_wal__set_error(w, "pthread_create: %s", strerror(-r));
+		goto failed;
+	}
+	w->prep_started = 1;
 	r = pthread_create(&w->thread, NULL, writer_main, w);
 	if (r != 0) {
 		r = -r;
@@ -754,14 +977,25 @@ CHRONIK_WAL_API int chronik_wal_close(chronik_wal *w)
 		w->closing = 1;
 		pthread_cond_broadcast(&w->cv_work);
 		pthread_cond_broadcast(&w->cv_space);
-		pthread_cond_broadcast(&w->cv_durable);
 		pthread_mutex_unlock(&w->lock);
+		durable_wake(w);
 		pthread_join(w->thread, NULL);
+	}
+	if (w->prep_started) {
+		pthread_mutex_lock(&w->prep_lock);
+		w->prep_stop = 1;
+		pthread_cond_signal(&w->cv_prep);
+		pthread_mutex_unlock(&w->prep_lock);
+		pthread_join(w->prep_thread, NULL);
+		if (w->prep_fd >= 0) {
+			close(w->prep_fd);
+			unlinkat(w->dir_fd, WAL_PREP_NAME, 0);
+		}
 	}
 	r = w->failed;
 	/* Anything still queued (only possible after a failure raced with an
 	 * append) is failed now so every callback runs exactly once. */
-	complete_entries(w->q.ent, 0, w->q.n, r ? r : CHRONIK_ECLOSED);
+	complete_entries(w->q->ent, 0, w->q->n, r ? r : CHRONIK_ECLOSED);
 	wal_free(w);
 	return r;
 }
@@ -777,7 +1011,9 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 {
 	size_t len = 0, flen;
 	uint32_t pcrc = 0;
+	struct wal_queue *q;
 	struct wal_entry *e;
+	uint64_t lsn;
 	uint8_t *p;
 	int r, nonblock;
 
@@ -801,8 +1037,11 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 		   (w->thread_started &&
 		    pthread_equal(pthread_self(), w->thread));
 
+	/* Under the lock only reserve: an LSN, an entry and room in the
+	 * group buffer. The copy happens after unlocking. */
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
+		q = w->q;
 		if (w->failed) {
 			r = CHRONIK_EFAILED;
 			goto out;
@@ -811,20 +1050,62 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 			r = CHRONIK_ECLOSED;
 			goto out;
 		}
-		if (w->q.len == 0 || w->q.len + flen <= w->max_queued)
-			break;
-		if (nonblock) {
-			r = CHRONIK_EAGAIN;
-			goto out;
+		if (q->len > 0 && q->len + flen > w->max_queued) {
+			if (nonblock) {
+				r = CHRONIK_EAGAIN;
+				goto out;
+			}
+			pthread_cond_wait(&w->cv_space, &w->lock);
+			continue;
 		}
-		pthread_cond_wait(&w->cv_space, &w->lock);
+		if (q->len + flen > q->cap) {
+			/* Growing moves the buffer: wait for the copies in
+			 * flight, then look again (the writer may have taken
+			 * this queue meanwhile). Rare: buffers keep their
+			 * size. */
+			if (atomic_load(&q->copying) > 0) {
+				if (nonblock) {
+					r = CHRONIK_EAGAIN;
+					goto out;
+				}
+				atomic_store(&q->draining, 1);
+				if (atomic_load(&q->copying) > 0)
+					pthread_cond_wait(&w->cv_copied,
+							  &w->lock);
+				continue;
+			}
+			r = queue_grow_buf(q, flen);
+			if (r < 0)
+				goto out;
+		}
+		if (q->n == q->ncap) {
+			r = queue_grow_ent(q);
+			if (r < 0)
+				goto out;
+		}
+		break;
 	}
-	r = queue_reserve(&w->q, flen);
-	if (r < 0)
-		goto out;
-	p = w->q.buf + w->q.len;
+	lsn = atomic_load_explicit(&w->next_lsn, memory_order_relaxed);
+	atomic_store_explicit(&w->next_lsn, lsn + 1, memory_order_relaxed);
+	e = &q->ent[q->n++];
+	e->lsn = lsn;
+	e->off = q->len;
+	e->flen = flen;
+	e->pcrc = pcrc;
+	e->cb = cb;
+	e->ud = userdata;
+	p = q->buf + q->len;
+	q->len += flen;
+	atomic_fetch_add(&q->copying, 1);
+	w->st.records++;
+	w->st.bytes += len;
+	w->st.queued_bytes = q->len;
+	if (w->writer_waiting)
+		pthread_cond_signal(&w->cv_work);
+	pthread_mutex_unlock(&w->lock);
+
 	wal__put32(p + 4, (uint32_t)len);
-	wal__put64(p + 8, w->next_lsn);
+	wal__put64(p + 8, lsn);
 	p[16] = type;
 	p[17] = 0;
 	p[18] = p[19] = 0;
@@ -835,23 +1116,10 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 			memcpy(p, bufs[i].base, bufs[i].len);
 		p += bufs[i].len;
 	}
-	e = &w->q.ent[w->q.n++];
-	e->lsn = w->next_lsn;
-	e->off = w->q.len;
-	e->flen = flen;
-	e->pcrc = pcrc;
-	e->cb = cb;
-	e->ud = userdata;
-	w->q.len += flen;
-	w->st.records++;
-	w->st.bytes += len;
-	w->st.queued_bytes = w->q.len;
+	queue_copy_done(w, q);
 	if (lsn_out)
-		*lsn_out = w->next_lsn;
-	w->next_lsn++;
-	if (w->writer_waiting)
-		pthread_cond_signal(&w->cv_work);
-	r = 0;
+		*lsn_out = lsn;
+	return 0;
 out:
 	pthread_mutex_unlock(&w->lock);
 	return r;
@@ -873,52 +1141,60 @@ CHRONIK_WAL_API int chronik_wal_append(uint64_t *lsn_out, chronik_wal *w,
 CHRONIK_WAL_API int chronik_wal_wait(chronik_wal *w, uint64_t lsn,
 				     int timeout_ms)
 {
-	struct timespec ts;
-	int r = 0;
+	uint64_t deadline = 0;
+	int r;
 
 	if (!w)
 		return CHRONIK_EARG;
 	if (atomic_load_explicit(&w->durable_lsn, memory_order_acquire) >= lsn)
 		return 0;
-	if (timeout_ms > 0) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += timeout_ms / 1000;
-		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_nsec -= 1000000000L;
-			ts.tv_sec++;
-		}
-	}
-	pthread_mutex_lock(&w->lock);
-	if (lsn >= w->next_lsn) {
-		r = CHRONIK_EARG;
-		goto out;
-	}
-	while (atomic_load(&w->durable_lsn) < lsn) {
-		if (w->failed) {
-			r = w->failed;
-			break;
-		}
-		if (w->closing) {
+	if (lsn >= atomic_load(&w->next_lsn))
+		return CHRONIK_EARG;
+	if (timeout_ms > 0)
+		deadline = chronik_wal__now_ns() +
+			   (uint64_t)timeout_ms * 1000000u;
+	/* Sleep on durable_seq rather than on the handle's lock: one futex
+	 * wake per durable advance reaches every waiter, and waiters never
+	 * contend with appenders. Announce the waiter, read the sequence,
+	 * then re-check the condition: a bump after that read makes the
+	 * futex wait return at once (see durable_wake()). */
+	for (;;) {
+		struct timespec rel, *relp = NULL;
+		uint32_t seq;
+
+		atomic_fetch_add(&w->nwaiters, 1);
+		seq = atomic_load(&w->durable_seq);
+		if (atomic_load(&w->durable_lsn) >= lsn) {
+			r = 0;
+		} else if (atomic_load(&w->status)) {
+			r = atomic_load(&w->status);
+		} else if (w->closing) {
 			r = CHRONIK_ECLOSED;
-			break;
-		}
-		if (timeout_ms == 0) {
+		} else if (timeout_ms == 0) {
 			r = -ETIMEDOUT;
-			break;
+		} else {
+			r = 1;
+			if (timeout_ms > 0) {
+				uint64_t now = chronik_wal__now_ns();
+
+				if (now >= deadline) {
+					r = -ETIMEDOUT;
+				} else {
+					rel.tv_sec = (time_t)((deadline - now) /
+							      1000000000u);
+					rel.tv_nsec = (long)((deadline - now) %
+							     1000000000u);
+					relp = &rel;
+				}
+			}
+			if (r == 1)
+				futex_op(&w->durable_seq, FUTEX_WAIT_PRIVATE,
+					 seq, relp);
 		}
-		if (timeout_ms < 0) {
-			pthread_cond_wait(&w->cv_durable, &w->lock);
-		} else if (pthread_cond_timedwait(&w->cv_durable, &w->lock,
-						  &ts) == ETIMEDOUT &&
-			   atomic_load(&w->durable_lsn) < lsn) {
-			r = -ETIMEDOUT;
-			break;
-		}
+		atomic_fetch_sub(&w->nwaiters, 1);
+		if (r != 1)
+			return r;
 	}
-out:
-	pthread_mutex_unlock(&w->lock);
-	return r;
 }
 
 CHRONIK_WAL_API uint64_t chronik_wal_durable_lsn(const chronik_wal *w)

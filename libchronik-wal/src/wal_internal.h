@@ -28,6 +28,10 @@
  * Recovery relies on it to bound a torn write. */
 #define WAL_MAX_WRITE ((uint64_t)16 * 1024 * 1024)
 #define WAL_MIN_SEGMENT_SIZE ((uint64_t)64 * 1024)
+/* The next segment, prepared in the background (preallocated, zero-filled
+ * and synced) and renamed to its real name when the writer rolls to it.
+ * Not a segment name, so recovery ignores it (open removes a stale one). */
+#define WAL_PREP_NAME "next-segment.tmp"
 
 static inline void wal__put32(uint8_t *p, uint32_t v)
 {
@@ -98,11 +102,19 @@ struct wal_entry {
 	void *ud;
 };
 
+/* A group buffer. Appenders reserve space (an LSN, an offset and an entry)
+ * under the handle's lock, then frame and copy their record outside it;
+ * `copying` counts reservations whose copy has not finished. The buffer is
+ * never moved or handed to the writer while copying > 0: whoever needs
+ * that (the writer taking the batch, an appender growing the buffer) sets
+ * `draining` and sleeps on cv_copied until the last copier wakes it. */
 struct wal_queue {
 	uint8_t *buf;
 	size_t len, cap;
 	struct wal_entry *ent;
 	size_t n, ncap;
+	_Atomic size_t copying;
+	_Atomic int draining;
 };
 
 struct wal_seg {
@@ -122,16 +134,17 @@ struct chronik_wal {
 	pthread_mutex_t lock;
 	pthread_cond_t cv_work;    /* writer waits for records */
 	pthread_cond_t cv_space;   /* appenders wait for queue room */
-	pthread_cond_t cv_durable; /* chronik_wal_wait() */
+	pthread_cond_t cv_copied;  /* a queue's copying dropped to 0 */
 	pthread_t thread;
 	int thread_started;
 	/* Under lock. */
-	struct wal_queue q;      /* filled by appenders */
-	struct wal_queue spare;  /* owned by the writer while writing */
-	uint64_t next_lsn;
+	struct wal_queue qs[2];
+	struct wal_queue *q;     /* filled by appenders */
+	struct wal_queue *spare; /* owned by the writer while writing */
+	_Atomic uint64_t next_lsn; /* written under lock, read lock-free */
 	int writer_waiting;      /* 1 idle, 2 lingering */
 	int arrived_in_sync;     /* records queued during the last sync */
-	int closing;
+	_Atomic int closing;
 	int failed;              /* 0 or the error */
 	size_t max_queued;
 	struct wal_seg *segs;
@@ -140,6 +153,11 @@ struct chronik_wal {
 	chronik_wal_stats st;
 	_Atomic uint64_t durable_lsn;
 	_Atomic int status;
+	/* chronik_wal_wait() sleeps on a futex on durable_seq, which the
+	 * writer bumps after each durable advance, failure or close; it only
+	 * makes the wake-up call when nwaiters says someone sleeps. */
+	_Atomic uint32_t durable_seq;
+	_Atomic uint32_t nwaiters;
 
 	/* Writer thread only (after open). */
 	int seg_fd;
@@ -148,6 +166,19 @@ struct chronik_wal {
 	uint64_t seg_base;
 
 	pthread_mutex_t ckpt_lock;
+
+	/* Segment preparer thread (segment roll without a stall). */
+	pthread_mutex_t prep_lock;
+	pthread_cond_t cv_prep;
+	pthread_t prep_thread;
+	int prep_started;
+	/* Under prep_lock. */
+	int prep_fd;    /* a prepared WAL_PREP_NAME, or -1 */
+	int prep_want;  /* the writer asked for one */
+	int prep_stop;
+	/* Writer thread only: base of the segment a preparation was last
+	 * requested for. */
+	uint64_t prep_asked_base;
 
 	chronik_wal_recovery rec;
 	char *corrupt_file;

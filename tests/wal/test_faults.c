@@ -21,7 +21,25 @@ struct inject {
 	atomic_int syncs_after_fail; /* sync calls after the first failure */
 	atomic_int failed;
 	int short_writes;        /* write at most 100 bytes per call */
+	int fail_prep;           /* every preparation of a next segment
+				  * fails (background; not a WAL failure) */
+	atomic_int prep_fails;
 };
+
+/* 1 if fd is the next segment the background preparer is making. */
+static int is_prep_file(int fd)
+{
+	char link[64], path[4096];
+	ssize_t n;
+
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof path - 1);
+	if (n < 0)
+		return 0;
+	path[n] = 0;
+	n = (ssize_t)strlen(path) - (ssize_t)strlen(WAL_PREP_NAME);
+	return n > 0 && strcmp(path + n, WAL_PREP_NAME) == 0;
+}
 
 static ssize_t inj_pwrite(void *ctx, int fd, const void *buf, size_t n,
 			  off_t off)
@@ -55,9 +73,18 @@ static int inj_sync(void *ctx, int fd, int full)
 static int inj_fallocate(void *ctx, int fd, off_t len)
 {
 	struct inject *in = ctx;
+	int prep = is_prep_file(fd);
 
+	if (prep && in->fail_prep) {
+		atomic_fetch_add(&in->prep_fails, 1);
+		return -ENOSPC;
+	}
 	if (atomic_fetch_sub(&in->falloc_ok, 1) <= 0) {
-		atomic_store(&in->failed, 1);
+		/* A failed background preparation is no WAL failure: the
+		 * writer keeps syncing the active segment and creates the
+		 * next one itself when it needs it. */
+		if (!prep)
+			atomic_store(&in->failed, 1);
 		return -in->err;
 	}
 	return posix_fallocate(fd, 0, len) ? -EIO : 0;
@@ -223,6 +250,33 @@ static void test_faults_short_writes(void **state)
 	free(dir);
 }
 
+/* A next segment that cannot be prepared in the background does not fail
+ * the WAL: the roll creates the segment itself. */
+static void test_faults_prepare_fails_roll_creates(void **state)
+{
+	struct inject in = {0};
+	struct acks a = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0};
+	chronik_wal_stats st = {.version = CHRONIK_WAL_STATS_VERSION};
+	char *dir = wt_tmpdir();
+	chronik_wal *w;
+
+	(void)state;
+	in.syncs_ok = in.writes_ok = in.falloc_ok = 1 << 30;
+	in.fail_prep = 1;
+	w = open_inj(dir, &in);
+	assert_int_equal(append_n(w, 400, &a), 400);
+	assert_int_equal(chronik_wal_wait(w, 400, -1), 0);
+	assert_int_equal(chronik_wal_status(w), 0);
+	assert_int_equal(chronik_wal_stats_get(&st, w), 0);
+	assert_true(st.segments_created > 3);
+	assert_true(atomic_load(&in.prep_fails) > 0);
+	assert_int_equal(chronik_wal_close(w), 0);
+	assert_int_equal(a.n_ok, 400);
+	assert_int_equal(a.n_fail, 0);
+	wt_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_faults_write_enospc),
 		cmocka_unit_test(test_faults_preallocate_enospc),
 		cmocka_unit_test(test_faults_short_writes),
+		cmocka_unit_test(test_faults_prepare_fails_roll_creates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include <cmocka.h>
@@ -433,6 +434,177 @@ static void test_wal_profiles_all_work(void **state)
 	}
 }
 
+/* ---- concurrency stress (also run under ThreadSanitizer) ---- */
+
+#define STRESS_THREADS 8
+#define STRESS_RECORDS 1500
+
+struct stress {
+	chronik_wal *w;
+	unsigned int tid;
+	atomic_uint cb_ok, cb_bad;
+	atomic_int *stop_loop;
+};
+
+static size_t stress_len(unsigned int tid, unsigned int seq)
+{
+	/* Every 50th record is large: it outgrows the group buffer, whose
+	 * growth has to wait for the copies in flight. */
+	if (seq % 50 == 49)
+		return 200000;
+	return 8 + (size_t)((seq * 131u + tid * 17u) % 3000u);
+}
+
+static void stress_cb(uint64_t lsn, int status, void *ud)
+{
+	struct stress *s = ud;
+
+	(void)lsn;
+	if (status == 0)
+		atomic_fetch_add(&s->cb_ok, 1);
+	else
+		atomic_fetch_add(&s->cb_bad, 1);
+}
+
+static void *stress_appender(void *arg)
+{
+	struct stress *s = arg;
+	uint8_t *buf = malloc(200000);
+	uint64_t last = 0;
+
+	for (unsigned int seq = 0; seq < STRESS_RECORDS; seq++) {
+		size_t len = stress_len(s->tid, seq);
+		chronik_wal_buf b[2];
+		unsigned int mode = (seq + s->tid) % 4;
+		uint64_t lsn = 0;
+		int r;
+
+		memcpy(buf, &s->tid, 4);
+		memcpy(buf + 4, &seq, 4);
+		wt_fill(buf + 8, len - 8, (uint64_t)s->tid << 32 | seq);
+		b[0].base = buf;
+		b[0].len = 5;
+		b[1].base = buf + 5;
+		b[1].len = len - 5;
+		do
+			r = chronik_wal_appendv(&lsn, s->w, 7, b, 2,
+						mode == 3
+							? CHRONIK_WAL_APPEND_NONBLOCK
+							: 0,
+						mode == 0 ? stress_cb : NULL,
+						s);
+		while (r == CHRONIK_EAGAIN);
+		assert_int_equal(r, 0);
+		assert_true(lsn > last);
+		last = lsn;
+		if (mode == 1) {
+			assert_int_equal(chronik_wal_wait(s->w, lsn, -1), 0);
+		} else if (mode == 2) {
+			while ((r = chronik_wal_wait(s->w, lsn, 1)) ==
+			       -ETIMEDOUT)
+				;
+			assert_int_equal(r, 0);
+		}
+	}
+	assert_int_equal(chronik_wal_wait(s->w, last, -1), 0);
+	free(buf);
+	return NULL;
+}
+
+/* An event-loop thread: the durable LSN it sees never goes back. */
+static void *stress_loop(void *arg)
+{
+	struct stress *s = arg;
+	struct pollfd pfd = {chronik_wal_event_fd(s->w), POLLIN, 0};
+	uint64_t seen = 0, v;
+
+	while (!atomic_load(s->stop_loop)) {
+		uint64_t d;
+
+		if (poll(&pfd, 1, 10) > 0 &&
+		    read(pfd.fd, &v, sizeof v) < 0 && errno != EAGAIN)
+			fail_msg("read eventfd: %s", strerror(errno));
+		d = chronik_wal_durable_lsn(s->w);
+		assert_true(d >= seen);
+		seen = d;
+		assert_int_equal(chronik_wal_status(s->w), 0);
+	}
+	return NULL;
+}
+
+static void test_wal_concurrent_stress(void **state)
+{
+	struct fixture *f = *state;
+	chronik_wal_options o = CHRONIK_WAL_OPTIONS_INIT;
+	struct stress st[STRESS_THREADS + 1];
+	pthread_t th[STRESS_THREADS + 1];
+	unsigned int seen[STRESS_THREADS] = {0};
+	chronik_wal_reader *r;
+	chronik_wal_record rec;
+	atomic_int stop = 0;
+	uint64_t n = 0;
+	chronik_wal *w;
+	int k;
+
+	o.dir = f->dir;
+	o.segment_size = 1024 * 1024;
+	o.profile = CHRONIK_WAL_PROFILE_HIGH;
+	assert_int_equal(chronik_wal_open(&w, &o), 0);
+	memset(st, 0, sizeof st);
+	for (unsigned int i = 0; i <= STRESS_THREADS; i++) {
+		st[i].w = w;
+		st[i].tid = i;
+		st[i].stop_loop = &stop;
+		assert_int_equal(pthread_create(&th[i], NULL,
+						i < STRESS_THREADS
+							? stress_appender
+							: stress_loop,
+						&st[i]),
+				 0);
+	}
+	for (unsigned int i = 0; i < STRESS_THREADS; i++)
+		pthread_join(th[i], NULL);
+	atomic_store(&stop, 1);
+	pthread_join(th[STRESS_THREADS], NULL);
+	assert_int_equal(chronik_wal_close(w), 0);
+	for (unsigned int i = 0; i < STRESS_THREADS; i++) {
+		/* Callbacks ran exactly once, all successful. */
+		assert_int_equal(atomic_load(&st[i].cb_bad), 0);
+		assert_int_equal(atomic_load(&st[i].cb_ok),
+				 (STRESS_RECORDS + 3 - i % 4) / 4);
+	}
+	{
+		char p[4200];
+
+		snprintf(p, sizeof p, "%s/next-segment.tmp", f->dir);
+		assert_int_equal(access(p, F_OK), -1);
+	}
+	/* Every record is there, intact, each thread's in order. */
+	w = open_wal(f->dir, 1024 * 1024, CHRONIK_WAL_SYNC_DATA);
+	assert_true(wt_count_segments(f->dir) > 10);
+	assert_int_equal(chronik_wal_reader_open(&r, w, 0), 0);
+	while ((k = chronik_wal_reader_next(&rec, r)) == 1) {
+		const uint8_t *d = rec.data;
+		unsigned int tid, seq;
+
+		assert_int_equal(rec.lsn, ++n);
+		assert_int_equal(rec.type, 7);
+		assert_true(rec.len >= 8);
+		memcpy(&tid, d, 4);
+		memcpy(&seq, d + 4, 4);
+		assert_true(tid < STRESS_THREADS);
+		assert_int_equal(seq, seen[tid]);
+		seen[tid]++;
+		assert_int_equal(rec.len, stress_len(tid, seq));
+		assert_true(wt_check(d + 8, rec.len - 8,
+				     (uint64_t)tid << 32 | seq));
+	}
+	assert_int_equal(k, 0);
+	assert_int_equal(n, (uint64_t)STRESS_THREADS * STRESS_RECORDS);
+	chronik_wal_reader_close(r);
+	assert_int_equal(chronik_wal_close(w), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +624,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wal_sync_none, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_wal_profiles_all_work,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_concurrent_stress,
 						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,8 +40,9 @@
  * run concurrently with any other call on it. A chronik_wal_reader is used
  * by one thread at a time.
  *
- * The library has no global state and starts no thread other than the one
- * writer thread per open handle.
+ * The library has no global state and starts two threads per open handle:
+ * the writer, and a segment preparer that sleeps except while it makes
+ * the next segment file ahead of time.
  * @since 0.1
  */
 #ifndef CHRONIK_WAL_H
@@ -78,7 +79,7 @@ typedef struct chronik_wal_reader chronik_wal_reader;
  *
  * | profile | max batch | target  | linger  |
  * |---------|-----------|---------|---------|
- * | low     | 256 KiB   | -       | 0       |
+ * | low     | 1 MiB     | -       | 0       |
  * | medium  | 1 MiB     | 64 KiB  | 100 us  |
  * | high    | 4 MiB     | 256 KiB | 500 us  |
  * | ultra   | 16 MiB    | 1 MiB   | 2 ms    |
@@ -87,7 +88,7 @@ typedef struct chronik_wal_reader chronik_wal_reader;
  * @since 0.1
  */
 enum chronik_wal_profile {
-	/** Lowest latency: sync as soon as possible, small writes. */
+	/** Lowest latency: sync as soon as possible, never linger. */
 	CHRONIK_WAL_PROFILE_LOW = 0,
 	/** Default: short linger while busy, 1 MiB writes. */
 	CHRONIK_WAL_PROFILE_MEDIUM = 1,
@@ -361,6 +362,8 @@ CHRONIK_WAL_API int chronik_wal_append(uint64_t *lsn_out, chronik_wal *w,
  *         failure code (e.g. -EIO, -ENOSPC) if it failed before @p lsn
  *         became durable; CHRONIK_ECLOSED if the WAL closed first;
  *         CHRONIK_EARG if @p lsn was never assigned.
+ * Waiters are woken once per durable advance (one futex wake for all of
+ * them), never per record.
  * Thread-safe; must not be called from a callback. @since 0.1
  */
 CHRONIK_WAL_API int chronik_wal_wait(chronik_wal *w, uint64_t lsn,
