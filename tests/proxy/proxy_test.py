@@ -360,7 +360,9 @@ def test_malformed_broker(binary, tmp):
             s.close()
             check(px.wait_log(pattern), "log: " + pattern)
         finally:
-            check(px.stop() == 0, "proxy for the %s test exits 0" % mode)
+            sig = signal.SIGINT if mode == "corr" else signal.SIGTERM
+            check(px.stop(sig) == 0, "proxy for the %s test exits 0 on %s"
+                  % (mode, sig.name))
             evil.close()
 
 
