@@ -12,8 +12,9 @@ them to Fetch); Kafka's JSON schemas come from $KAFKA_SCHEMAS or
 ../shared/kafka-protocol/messages beside the repository.
 
 Checks: kcat -L shows the proxy as the broker; kcat -P / -C round trip
-(acks=1 and acks=0) through the proxy; FindCoordinator v0-v6 and Metadata
-in several versions rewritten; requests sent byte by byte, pipelined, and
+(acks=1 and acks=0) through the proxy; FindCoordinator v0-v6, Metadata in
+several versions, DescribeCluster and Produce/Fetch NodeEndpoints
+rewritten; requests sent byte by byte, pipelined, and
 followed by a half-close; malformed frames from the client and from the
 broker close the pair; back-pressure pauses the broker side; the log names
 APIs and versions; SIGTERM exits 0. Exit 0 on success, 1 on failure.
@@ -313,8 +314,14 @@ def test_malformed_client(px):
     check(px.wait_log(r"bad size prefix"), "log shows the bad size prefix")
 
 
+ENDPOINTS = [{"NodeId": 2, "Host": "broker-2.example", "Port": 9093,
+              "Rack": None}]
+
+
 class EvilBroker:
-    """Answers the first request with a truncated or mismatched frame."""
+    """Answers the first request with a truncated or mismatched frame, or
+    (mode "endpoints") answers Produce and Fetch with KIP-951
+    NodeEndpoints naming another broker."""
 
     def __init__(self, mode):
         self.mode = mode
@@ -328,6 +335,9 @@ class EvilBroker:
         try:
             c, _ = self.sock.accept()
             c.settimeout(20)
+            if self.mode == "endpoints":
+                self.serve_endpoints(c)
+                return
             frame = recv_frame(c)
             corr = struct.unpack_from(">i", frame, 4)[0]
             if self.mode == "truncated":
@@ -340,6 +350,22 @@ class EvilBroker:
             c.close()
         except OSError:
             pass
+
+    def serve_endpoints(self, c):
+        while True:
+            try:
+                frame = recv_frame(c)
+            except EOFError:
+                c.close()
+                return
+            key, ver, hdr, _, _ = capture.decode_request(S, frame)
+            body = {"ThrottleTimeMs": 0, "Responses": [],
+                    "NodeEndpoints": ENDPOINTS}
+            if key == 1:
+                body.update({"ErrorCode": 0, "SessionId": 0})
+            resp = capture.encode_response(S, key, ver,
+                                           hdr["CorrelationId"], body)
+            c.sendall(struct.pack(">i", len(resp)) + resp)
 
     def close(self):
         self.sock.close()
@@ -364,6 +390,46 @@ def test_malformed_broker(binary, tmp):
             check(px.stop(sig) == 0, "proxy for the %s test exits 0 on %s"
                   % (mode, sig.name))
             evil.close()
+
+
+def test_describe_cluster(px):
+    s = connect(px.port)
+    for ver in range(S.req[60].valid.lo, S.req[60].valid.hi + 1):
+        s.sendall(request_frame(60, ver, 60 + ver, {
+            "IncludeClusterAuthorizedOperations": False,
+            "EndpointType": 1}))
+        c, body = decode_response(60, ver, recv_frame(s))
+        addrs = [(b["Host"], b["Port"]) for b in body["Brokers"]]
+        check(c == 60 + ver and addrs == [(HOST, px.port)],
+              "DescribeCluster v%d rewritten: %r" % (ver, addrs))
+    s.close()
+
+
+def test_node_endpoints(binary, tmp):
+    evil = EvilBroker("endpoints")
+    px = Proxy(binary, evil.port, tmp, "proxy-endpoints")
+    try:
+        s = connect(px.port)
+        s.sendall(request_frame(0, 10, 1, {
+            "TransactionalId": None, "Acks": -1, "TimeoutMs": 1000,
+            "TopicData": []}))
+        _, body = decode_response(0, 10, recv_frame(s))
+        eps = [(e["Host"], e["Port"]) for e in body.get("NodeEndpoints")]
+        check(eps == [(HOST, px.port)],
+              "Produce v10 NodeEndpoints rewritten: %r" % eps)
+        s.sendall(request_frame(1, 16, 2, {
+            "MaxWaitMs": 0, "MinBytes": 1, "MaxBytes": 1000,
+            "Topics": []}))
+        _, body = decode_response(1, 16, recv_frame(s))
+        eps = [(e["Host"], e["Port"]) for e in body.get("NodeEndpoints")]
+        check(eps == [(HOST, px.port)],
+              "Fetch v16 NodeEndpoints rewritten: %r" % eps)
+        s.close()
+        check(px.wait_log(r"leader node 2 broker-2\.example:9093 -> "),
+              "log shows the leader endpoint rewrite")
+    finally:
+        check(px.stop() == 0, "proxy for the endpoints test exits 0")
+        evil.close()
 
 
 def test_backpressure(px, broker):
@@ -428,7 +494,9 @@ def main():
         test_partial_pipelined_halfclose(px)
         test_malformed_client(px)
         test_backpressure(px, broker)
+        test_describe_cluster(px)
         test_malformed_broker(binary, tmp)
+        test_node_endpoints(binary, tmp)
         log = px.log()
         for api in ("ApiVersions", "Metadata", "Produce", "Fetch",
                     "ListOffsets", "FindCoordinator"):

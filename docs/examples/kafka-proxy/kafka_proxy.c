@@ -12,9 +12,10 @@
  * frames are decoded (header and body) and logged, then forwarded byte
  * for byte. Responses are matched to their request by correlation id (in
  * order, as Kafka answers them), decoded with the request's API key and
- * version and logged. Metadata and FindCoordinator responses name the
- * broker's address, which clients would then connect to directly: the
- * proxy replaces every such address with its own advertised one and
+ * version and logged. Metadata, FindCoordinator and DescribeCluster
+ * responses (and Produce/Fetch responses with KIP-951 leader endpoints)
+ * name broker addresses, which clients would then connect to directly:
+ * the proxy replaces every such address with its own advertised one and
  * re-encodes those responses; everything else passes through unchanged.
  *
  * A malformed frame from either side closes both connections of the
@@ -415,21 +416,17 @@ static int on_request(struct pair *p, const uint8_t *f, size_t flen)
 
 /* ---- responses ---- */
 
-static chronik_protocol_str adv_host_str(void)
-{
-	chronik_protocol_str s;
-
-	s.ptr = g.adv_host;
-	s.len = (int32_t)strlen(g.adv_host);
-	return s;
-}
-
-static void log_rewrite(struct pair *p, const char *what, int32_t node,
-			chronik_protocol_str host, int32_t port)
+/* Point one advertised address at the proxy. */
+static void rewrite_addr(struct pair *p, const char *what, int32_t node,
+			 chronik_protocol_str *host, int32_t *port)
 {
 	logmsg("[%lu]   %s node %" PRId32 " %.*s:%" PRId32 " -> %s:%d",
-	       p->id, what, node, host.len > 0 ? (int)host.len : 0,
-	       host.len > 0 ? host.ptr : "", port, g.adv_host, g.adv_port);
+	       p->id, what, node, host->len > 0 ? (int)host->len : 0,
+	       host->len > 0 ? host->ptr : "", *port, g.adv_host,
+	       g.adv_port);
+	host->ptr = g.adv_host;
+	host->len = (int32_t)strlen(g.adv_host);
+	*port = g.adv_port;
 }
 
 /* Point every broker of a Metadata response at the proxy. Returns the
@@ -437,7 +434,7 @@ static void log_rewrite(struct pair *p, const char *what, int32_t node,
 static int rewrite_metadata(struct pair *p,
 			    chronik_protocol_metadata_response *m)
 {
-	int n = 0;
+	int32_t i;
 
 	if (m->brokers_count > 1 && !p->warned_brokers) {
 		p->warned_brokers = true;
@@ -446,16 +443,10 @@ static int rewrite_metadata(struct pair *p,
 		       p->id, m->brokers_count, g.adv_host, g.adv_port,
 		       g.broker_arg);
 	}
-	for (int32_t i = 0; i < m->brokers_count; i++) {
-		chronik_protocol_metadata_response_metadata_response_broker
-			*b = &m->brokers[i];
-
-		log_rewrite(p, "broker", b->node_id, b->host, b->port);
-		b->host = adv_host_str();
-		b->port = g.adv_port;
-		n++;
-	}
-	return n;
+	for (i = 0; i < m->brokers_count; i++)
+		rewrite_addr(p, "broker", m->brokers[i].node_id,
+			     &m->brokers[i].host, &m->brokers[i].port);
+	return i;
 }
 
 /* The same for FindCoordinator: the single coordinator of v0-v3, or
@@ -468,9 +459,8 @@ static int rewrite_coordinator(struct pair *p, int16_t version,
 	if (version < 4) {
 		if (r->error_code != 0)
 			return 0;
-		log_rewrite(p, "coordinator", r->node_id, r->host, r->port);
-		r->host = adv_host_str();
-		r->port = g.adv_port;
+		rewrite_addr(p, "coordinator", r->node_id, &r->host,
+			     &r->port);
 		return 1;
 	}
 	for (int32_t i = 0; i < r->coordinators_count; i++) {
@@ -479,12 +469,44 @@ static int rewrite_coordinator(struct pair *p, int16_t version,
 
 		if (c->error_code != 0)
 			continue;
-		log_rewrite(p, "coordinator", c->node_id, c->host, c->port);
-		c->host = adv_host_str();
-		c->port = g.adv_port;
+		rewrite_addr(p, "coordinator", c->node_id, &c->host,
+			     &c->port);
 		n++;
 	}
 	return n;
+}
+
+/* Other responses that carry broker addresses: DescribeCluster's broker
+ * list, and the NodeEndpoints that Produce v10+ and Fetch v16+ add
+ * (KIP-951) when a partition's leader moved. Usually there are none and
+ * the response passes through unchanged. */
+static int rewrite_other(struct pair *p, int16_t api_key, void *body)
+{
+	int32_t i = 0;
+
+	if (api_key == CHRONIK_PROTOCOL_API_DESCRIBE_CLUSTER) {
+		chronik_protocol_describe_cluster_response *r = body;
+
+		for (i = 0; i < r->brokers_count; i++)
+			rewrite_addr(p, "broker", r->brokers[i].broker_id,
+				     &r->brokers[i].host,
+				     &r->brokers[i].port);
+	} else if (api_key == CHRONIK_PROTOCOL_API_PRODUCE) {
+		chronik_protocol_produce_response *r = body;
+
+		for (i = 0; i < r->node_endpoints_count; i++)
+			rewrite_addr(p, "leader", r->node_endpoints[i].node_id,
+				     &r->node_endpoints[i].host,
+				     &r->node_endpoints[i].port);
+	} else if (api_key == CHRONIK_PROTOCOL_API_FETCH) {
+		chronik_protocol_fetch_response *r = body;
+
+		for (i = 0; i < r->node_endpoints_count; i++)
+			rewrite_addr(p, "leader", r->node_endpoints[i].node_id,
+				     &r->node_endpoints[i].host,
+				     &r->node_endpoints[i].port);
+	}
+	return i;
 }
 
 /* Re-encode a changed response (size prefix recomputed) into a write. */
@@ -593,6 +615,8 @@ static int on_response(struct pair *p, const uint8_t *f, size_t flen,
 		changed = rewrite_metadata(p, body);
 	else if (e.api_key == CHRONIK_PROTOCOL_API_FIND_COORDINATOR)
 		changed = rewrite_coordinator(p, ver, body);
+	else
+		changed = rewrite_other(p, e.api_key, body);
 	if (changed == 0)
 		return 0;
 	*replace = encode_response(p, &e, &h, body);
