@@ -429,7 +429,7 @@ static int clean_segment(struct clean_ctx *c, struct slog_seg *g)
 		r = slog_err(s, -errno, "rename %s: %s", tmp,
 			     strerror(errno));
 	} else {
-		r = slog_seg_load(&loaded, p, g->base, 0);
+		r = slog_seg_load(&loaded, p, g->base, 0, 0, 0, NULL);
 		if (r == 0) {
 			p->segs[k] = loaded;
 			slog_seg_put(g);

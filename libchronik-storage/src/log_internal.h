@@ -97,6 +97,11 @@ struct chronik_storage_partition {
 	struct slog_entry *tail_tail;
 	int dir_dirty;
 	int recovered_trunc;
+	/* recovery point (docs/formats.md), under lock */
+	int rp_fd;
+	uint64_t rp_gen;
+	int rp_dirty;       /* segments written since the last one */
+	int64_t rp_base;    /* segment of the last one written (-1: none) */
 	/* cleaner state, under clean_mu */
 	pthread_mutex_t clean_mu;
 	int64_t cleaned_upto;
@@ -156,8 +161,14 @@ int slog_fsync_dir(const char *dir);
 void slog_parse_hdr(struct slog_bhdr *h, const uint8_t *b);
 int slog_seg_create(struct slog_seg **out, chronik_storage_partition *p,
 		    int64_t base, const char *suffix);
+/* Load a segment. verify == 0: a closed, synced segment (indexes checked,
+ * headers after the last index entry read). verify == 1: every batch from
+ * file position `from` on is checked by CRC and a bad tail is cut (*cut
+ * gets the bytes cut); the log before `from` must end at offset from_off
+ * (a recovery point), else the whole segment is checked. */
 int slog_seg_load(struct slog_seg **out, chronik_storage_partition *p,
-		  int64_t base, int active);
+		  int64_t base, int verify, uint64_t from, int64_t from_off,
+		  uint64_t *cut);
 void slog_seg_get(struct slog_seg *g);
 void slog_seg_put(struct slog_seg *g);
 void slog_seg_unlink(struct slog_seg *g);
