@@ -95,6 +95,8 @@ struct chronik_storage_partition {
 	int64_t log_start;
 	struct slog_entry *tail_head;
 	struct slog_entry *tail_tail;
+	pthread_cond_t applied_cv; /* with lock: the writer applied a batch */
+	int apply_waiters;
 	int dir_dirty;
 	int recovered_trunc;
 	/* recovery point (docs/formats.md), under lock */
@@ -124,7 +126,13 @@ struct chronik_storage {
 	atomic_int closing;
 	atomic_long inflight;
 	pthread_mutex_t hw_mu;
-	pthread_cond_t hw_cv;
+	pthread_cond_t hw_cv;  /* hw moved, inflight hit 0, failure */
+	/* in-memory tail cap */
+	pthread_mutex_t tail_mu;
+	pthread_cond_t tail_cv;
+	size_t tail_bytes;
+	size_t tail_max;
+	atomic_int tail_waiters;
 	/* segment writer */
 	pthread_t writer;
 	int writer_started;

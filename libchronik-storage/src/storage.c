@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -167,9 +168,11 @@ CHRONIK_STORAGE_API int chronik_storage_options_init(
 {
 	if (!opts)
 		return CHRONIK_EARG;
-	if (version != CHRONIK_STORAGE_OPTIONS_VERSION)
+	if (version != CHRONIK_STORAGE_OPTIONS_VERSION && version != 1)
 		return CHRONIK_EVERSION;
-	memset(opts, 0, sizeof *opts);
+	memset(opts, 0, version == 1 ? offsetof(chronik_storage_options,
+						 tail_max_bytes) :
+				       sizeof *opts);
 	opts->version = version;
 	opts->wal_profile = CHRONIK_WAL_PROFILE_MEDIUM;
 	opts->wal_sync_mode = CHRONIK_WAL_SYNC_DATA;
@@ -229,6 +232,7 @@ static void part_free(chronik_storage_partition *p)
 	free(p->dir);
 	free(p->name);
 	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->applied_cv);
 	pthread_mutex_destroy(&p->clean_mu);
 	free(p);
 }
@@ -566,6 +570,7 @@ static int part_new(chronik_storage_partition **out, chronik_storage *s,
 	dl = strlen(s->topics_dir) + tlen + 16;
 	p->dir = malloc(dl);
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->applied_cv, NULL);
 	pthread_mutex_init(&p->clean_mu, NULL);
 	config_copy(&p->cfg, NULL);
 	if (!p->topic || !p->name || !p->dir) {
@@ -689,6 +694,66 @@ static void wq_push(chronik_storage *s, struct slog_entry *e)
 	pthread_mutex_unlock(&s->wq_mu);
 }
 
+/* Set while a completion callback runs: appends from it never wait for
+ * tail space (the WAL thread must keep completing). */
+static _Thread_local int in_completion;
+
+static void wake_tail(chronik_storage *s)
+{
+	if (atomic_load(&s->tail_waiters) == 0)
+		return;
+	pthread_mutex_lock(&s->tail_mu);
+	pthread_cond_broadcast(&s->tail_cv);
+	pthread_mutex_unlock(&s->tail_mu);
+}
+
+static void wake_waiters(chronik_storage *s)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&s->hw_mu);
+	pthread_cond_broadcast(&s->hw_cv);
+	pthread_mutex_unlock(&s->hw_mu);
+	(void)!write(s->efd, &one, sizeof one);
+	if (atomic_load(&s->failed))
+		wake_tail(s);
+}
+
+/* Take room for len bytes in the in-memory tail, waiting (unless in a
+ * completion callback) while it is at the cap. */
+static int tail_reserve(chronik_storage *s, size_t len)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&s->tail_mu);
+	if (!in_completion) {
+		atomic_fetch_add(&s->tail_waiters, 1);
+		while (s->tail_bytes > 0 && s->tail_bytes + len > s->tail_max) {
+			if (atomic_load(&s->failed)) {
+				r = CHRONIK_EFAILED;
+				break;
+			}
+			pthread_cond_wait(&s->tail_cv, &s->tail_mu);
+		}
+		atomic_fetch_sub(&s->tail_waiters, 1);
+	}
+	if (r == 0)
+		s->tail_bytes += len;
+	pthread_mutex_unlock(&s->tail_mu);
+	return r;
+}
+
+static void tail_release(chronik_storage *s, size_t len)
+{
+	if (len == 0)
+		return;
+	pthread_mutex_lock(&s->tail_mu);
+	s->tail_bytes -= len;
+	if (atomic_load(&s->tail_waiters))
+		pthread_cond_broadcast(&s->tail_cv);
+	pthread_mutex_unlock(&s->tail_mu);
+}
+
 /* WAL completion of one batch (WAL writer thread, in LSN order). */
 static void on_wal_record(uint64_t lsn, int status, void *ud)
 {
@@ -702,20 +767,20 @@ static void on_wal_record(uint64_t lsn, int status, void *ud)
 		atomic_store(&p->hw, e->last + 1);
 	else
 		atomic_store(&s->failed, status);
-	if (e->cb)
+	if (e->cb) {
+		in_completion = 1;
 		e->cb(p, e->base, status, e->ud);
+		in_completion = 0;
+	}
 	wq_push(s, e);
-	atomic_fetch_sub(&s->inflight, 1);
-}
-
-static void wake_waiters(chronik_storage *s)
-{
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&s->hw_mu);
-	pthread_cond_broadcast(&s->hw_cv);
-	pthread_mutex_unlock(&s->hw_mu);
-	(void)!write(s->efd, &one, sizeof one);
+	if (atomic_fetch_sub(&s->inflight, 1) == 1 || status != 0) {
+		/* drain_inflight() waits for this. */
+		pthread_mutex_lock(&s->hw_mu);
+		pthread_cond_broadcast(&s->hw_cv);
+		pthread_mutex_unlock(&s->hw_mu);
+		if (status != 0)
+			wake_tail(s);
+	}
 }
 
 static void on_wal_commit(chronik_wal *w, uint64_t durable, int status,
@@ -787,9 +852,13 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 	if (r < 0)
 		return slog_err(s, r, "%s: batch rejected: %s", p->name,
 				chronik_protocol_batch_problem_name(problem));
+	if ((r = tail_reserve(s, len)) < 0)
+		return r;
 	e = malloc(sizeof *e + len + 264);
-	if (!e)
+	if (!e) {
+		tail_release(s, len);
 		return -ENOMEM;
+	}
 	memset(e, 0, sizeof *e);
 	e->p = p;
 	e->cb = cb;
@@ -832,6 +901,7 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 			p->tail_tail = x;
 		pthread_mutex_unlock(&p->lock);
 		free(e);
+		tail_release(s, len);
 		return slog_err(s, r, "%s: WAL append: %s (%s)", p->name,
 				chronik_strerror(r),
 				chronik_wal_last_error(s->wal));
@@ -1067,6 +1137,8 @@ static void *writer_main(void *arg)
 		stop = s->wq_stop;
 		pthread_mutex_unlock(&s->wq_mu);
 
+		size_t freed = 0;
+
 		while (list) {
 			struct slog_entry *e = list;
 			chronik_storage_partition *p = e->p;
@@ -1081,21 +1153,28 @@ static void *writer_main(void *arg)
 				/* The batch is durable in the WAL but not in
 				 * the segment: keep the WAL and stop. */
 				atomic_store(&s->failed, CHRONIK_EFAILED);
-				pthread_mutex_unlock(&p->lock);
-				wake_waiters(s);
-				free(e);
-				continue;
 			}
+			/* Persisted (or never will be): out of the tail. */
 			if (p->tail_head == e) {
 				p->tail_head = e->tail_next;
 				if (!p->tail_head)
 					p->tail_tail = NULL;
 			}
+			if (p->apply_waiters)
+				pthread_cond_broadcast(&p->applied_cv);
 			pthread_mutex_unlock(&p->lock);
-			if (e->status == 0 && !atomic_load(&s->failed))
+			if (r < 0)
+				wake_waiters(s);
+			else if (e->status == 0 && !atomic_load(&s->failed))
 				s->applied_lsn = e->lsn;
+			freed += e->len;
 			free(e);
+			if (freed >= ((size_t)1 << 20)) {
+				tail_release(s, freed);
+				freed = 0;
+			}
 		}
+		tail_release(s, freed);
 		if (stop || req != s->flush_done ||
 		    mono_ms() - last_flush >= iv) {
 			int r = 0;
@@ -1121,11 +1200,10 @@ static void *writer_main(void *arg)
 /* Wait for every append accepted so far to be completed by the WAL. */
 static void drain_inflight(chronik_storage *s)
 {
-	while (atomic_load(&s->inflight) > 0) {
-		struct timespec t = {0, 200000};
-
-		nanosleep(&t, NULL);
-	}
+	pthread_mutex_lock(&s->hw_mu);
+	while (atomic_load(&s->inflight) > 0)
+		pthread_cond_wait(&s->hw_cv, &s->hw_mu);
+	pthread_mutex_unlock(&s->hw_mu);
 }
 
 CHRONIK_STORAGE_API int chronik_storage_flush(chronik_storage *s)
@@ -1238,13 +1316,10 @@ CHRONIK_STORAGE_API int chronik_storage_truncate(
 		return CHRONIK_EARG;
 	}
 	/* Appends in flight must reach the segment first. */
-	while (p->seg_end < p->next_offset && !atomic_load(&s->failed)) {
-		struct timespec t = {0, 200000};
-
-		pthread_mutex_unlock(&p->lock);
-		nanosleep(&t, NULL);
-		pthread_mutex_lock(&p->lock);
-	}
+	p->apply_waiters++;
+	while (p->seg_end < p->next_offset && !atomic_load(&s->failed))
+		pthread_cond_wait(&p->applied_cv, &p->lock);
+	p->apply_waiters--;
 	if (offset >= p->next_offset) {
 		pthread_mutex_unlock(&p->lock);
 		pthread_mutex_unlock(&p->clean_mu);
@@ -1423,20 +1498,26 @@ CHRONIK_STORAGE_API int chronik_storage_open(
 	*out = NULL;
 	if (!dir || !*dir)
 		return CHRONIK_EARG;
-	if (opts && opts->version != CHRONIK_STORAGE_OPTIONS_VERSION)
+	if (opts && opts->version != CHRONIK_STORAGE_OPTIONS_VERSION &&
+	    opts->version != 1)
 		return CHRONIK_EVERSION;
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
+	chronik_storage_options_init(&s->opts,
+				     CHRONIK_STORAGE_OPTIONS_VERSION);
 	if (opts)
-		s->opts = *opts;
-	else
-		chronik_storage_options_init(&s->opts,
-					     CHRONIK_STORAGE_OPTIONS_VERSION);
+		memcpy(&s->opts, opts, opts->version == 1 ?
+			       offsetof(chronik_storage_options,
+					tail_max_bytes) : sizeof *opts);
+	s->tail_max = s->opts.tail_max_bytes ? s->opts.tail_max_bytes :
+					       (size_t)256 << 20;
 	s->efd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->hw_mu, NULL);
 	pthread_cond_init(&s->hw_cv, NULL);
+	pthread_mutex_init(&s->tail_mu, NULL);
+	pthread_cond_init(&s->tail_cv, NULL);
 	pthread_mutex_init(&s->wq_mu, NULL);
 	pthread_cond_init(&s->wq_cv, NULL);
 	pthread_cond_init(&s->wq_done_cv, NULL);
@@ -1546,6 +1627,8 @@ CHRONIK_STORAGE_API int chronik_storage_close(chronik_storage *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->hw_mu);
 	pthread_cond_destroy(&s->hw_cv);
+	pthread_mutex_destroy(&s->tail_mu);
+	pthread_cond_destroy(&s->tail_cv);
 	pthread_mutex_destroy(&s->wq_mu);
 	pthread_cond_destroy(&s->wq_cv);
 	pthread_cond_destroy(&s->wq_done_cv);

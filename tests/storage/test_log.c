@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "log_internal.h"
 #include "log_test_util.h"
 
 struct fixture {
@@ -524,6 +525,73 @@ static void test_log_append_time(void **state)
 	free(all);
 }
 
+static atomic_int cb_appends;
+static void append_from_cb(chronik_storage_partition *p, int64_t base,
+			   int status, void *ud)
+{
+	size_t len;
+	uint8_t *b;
+
+	(void)base;
+	(void)ud;
+	if (status != 0 || atomic_fetch_add(&cb_appends, 1) >= 50)
+		return;
+	/* Never waits for tail space here (that could deadlock). */
+	b = lt_batch(&len, 2, 0, 4000, 7, 5);
+	assert_int_equal(chronik_storage_append(NULL, p, b, len, 0, NULL,
+						NULL), 0);
+	free(b);
+}
+
+static void test_log_tail_cap(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_options o;
+	chronik_storage_partition *p;
+	chronik_storage_offsets off;
+	size_t len, peak = 0, cap = 64 << 10;
+	int64_t base = 0;
+	uint8_t *all;
+
+	chronik_storage_close(f->s);
+	/* A version-1 options struct is still accepted. */
+	assert_int_equal(chronik_storage_options_init(&o, 1), 0);
+	assert_int_equal(o.version, 1);
+	chronik_storage_options_init(&o, CHRONIK_STORAGE_OPTIONS_VERSION);
+	o.wal_sync_mode = 0; /* slow commits: the tail fills up */
+	o.sync_segments = 0;
+	o.tail_max_bytes = cap;
+	assert_int_equal(chronik_storage_open(&f->s, f->dir, &o), 0);
+	p = part(f->s, 1 << 20, 0);
+	for (int i = 0; i < 400; i++) {
+		uint8_t *b = lt_batch(&len, 2, 0, 4000, (uint32_t)i, 5);
+
+		assert_int_equal(chronik_storage_append(&base, p, b, len, 0,
+							i < 10 ? append_from_cb
+							       : NULL, NULL),
+				 0);
+		free(b);
+		pthread_mutex_lock(&f->s->tail_mu);
+		if (f->s->tail_bytes > peak)
+			peak = f->s->tail_bytes;
+		pthread_mutex_unlock(&f->s->tail_mu);
+	}
+	assert_int_equal(chronik_storage_wait(p, base + 2, 10000), 0);
+	/* Callback appends may go over the cap by their own size. */
+	assert_true(peak <= cap + 20 * len);
+	assert_int_equal(chronik_storage_flush(f->s), 0);
+	pthread_mutex_lock(&f->s->tail_mu);
+	assert_int_equal(f->s->tail_bytes, 0);
+	pthread_mutex_unlock(&f->s->tail_mu);
+	assert_int_equal(chronik_storage_partition_offsets(&off, p), 0);
+	assert_int_equal(off.high_watermark, 2 * (400 + 10));
+	all = lt_read_all(&len, NULL, p, 0);
+	assert_int_equal(check_blob(all, len, 0, 2), 410);
+	free(all);
+	print_message("# tail peak %zu bytes with a %zu byte cap\n", peak,
+		      cap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -546,6 +614,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_log_corrupt_segment_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_append_time, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_log_tail_cap, setup,
 						teardown),
 	};
 
