@@ -109,6 +109,7 @@ struct chronik_storage_partition {
 	int64_t cleaned_upto;
 	int64_t last_clean_ms;
 	int kept_tombstones;
+	int clean_loaded;   /* cleaner-offset read */
 };
 
 struct chronik_storage {
@@ -212,6 +213,13 @@ int slog_part_remove_front(chronik_storage_partition *p, size_t n);
 
 /* cleaner.c */
 int slog_clean_partition(chronik_storage_partition *p, int64_t now_ms);
+/* Finish compaction swaps a crash cut short (<base>.swap markers); before
+ * the segments are listed. */
+int slog_clean_recover(chronik_storage_partition *p);
+/* The log was truncated to end: lower the persisted cleaned offset. */
+int slog_clean_truncated(chronik_storage_partition *p, int64_t end);
+/* Test hook: _exit(77) at step n of a compaction swap. */
+extern int slog_crash_point;
 void *slog_cleaner_main(void *arg);
 
 #endif

@@ -252,10 +252,15 @@ static struct slog_seg *seg_new(int64_t base)
 }
 
 static int open_indexes(struct slog_seg *g, chronik_storage_partition *p,
-			size_t cap, int *fresh)
+			size_t cap, int *fresh, const char *suffix)
 {
-	char *ip = seg_path(p, g->base, ".index");
-	char *tp = seg_path(p, g->base, ".timeindex");
+	char ie[32], te[32];
+	char *ip, *tp;
+
+	snprintf(ie, sizeof ie, ".index%s", suffix ? suffix : "");
+	snprintf(te, sizeof te, ".timeindex%s", suffix ? suffix : "");
+	ip = seg_path(p, g->base, ie);
+	tp = seg_path(p, g->base, te);
 	int f1 = 0, f2 = 0, r = -ENOMEM;
 
 	if (ip && tp) {
@@ -293,8 +298,27 @@ int slog_seg_create(struct slog_seg **out, chronik_storage_partition *p,
 		seg_free(g);
 		return r;
 	}
-	if (!suffix) {
-		r = open_indexes(g, p, slog_index_cap(&p->cfg), &fresh);
+	{
+		/* With a suffix (compaction output) the indexes get it too
+		 * and are created empty. */
+		if (suffix) {
+			char ie[48], te[48];
+			char *ip, *tp;
+
+			snprintf(ie, sizeof ie, ".index%s", suffix);
+			snprintf(te, sizeof te, ".timeindex%s", suffix);
+			ip = seg_path(p, base, ie);
+			tp = seg_path(p, base, te);
+
+			if (ip)
+				unlink(ip);
+			if (tp)
+				unlink(tp);
+			free(ip);
+			free(tp);
+		}
+		r = open_indexes(g, p, slog_index_cap(&p->cfg), &fresh,
+				 suffix);
 		if (r < 0) {
 			seg_free(g);
 			return r;
@@ -629,7 +653,7 @@ int slog_seg_load(struct slog_seg **out, chronik_storage_partition *p,
 		 * log at the first bad one, indexing in the same pass. */
 		size_t cap = slog_index_cap(c);
 
-		r = open_indexes(g, p, cap, &fresh);
+		r = open_indexes(g, p, cap, &fresh, NULL);
 		if (r < 0)
 			goto fail;
 		if (from > 0 && (fresh || load_prefix(g, from, from_off))) {
@@ -665,7 +689,7 @@ int slog_seg_load(struct slog_seg **out, chronik_storage_partition *p,
 		*out = g;
 		return 0;
 	}
-	r = open_indexes(g, p, 0, &fresh);
+	r = open_indexes(g, p, 0, &fresh, NULL);
 	if (r < 0)
 		goto fail;
 	if (fresh || validate_indexes(g, 0)) {

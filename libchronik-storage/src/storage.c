@@ -422,6 +422,8 @@ static int part_load(chronik_storage_partition *p)
 	if (!d)
 		return slog_err(p->s, -errno, "open %s: %s", p->dir,
 				strerror(errno));
+	if ((r = slog_clean_recover(p)) < 0)
+		goto out;
 	while ((de = readdir(d))) {
 		const char *nm = de->d_name;
 		size_t l = strlen(nm);
@@ -1289,6 +1291,8 @@ static int part_truncate(chronik_storage_partition *p, int64_t offset)
 	p->seg_end = g->size ? g->next_off : g->base;
 	if (g->size == 0 && g->base > offset)
 		p->seg_end = g->base;
+	if ((r = slog_clean_truncated(p, p->seg_end)) < 0)
+		return r;
 	p->next_offset = p->seg_end;
 	atomic_store(&p->hw, p->seg_end);
 	if (p->log_start > p->seg_end)
