@@ -1070,7 +1070,7 @@ static int flush_segments(chronik_storage *s)
 	}
 	nparts = s->nparts;
 	parts = malloc((nparts ? nparts : 1) * sizeof *parts);
-	if (parts)
+	if (parts && nparts)
 		memcpy(parts, s->parts, nparts * sizeof *parts);
 	pthread_mutex_unlock(&s->lock);
 	/* New recovery points: everything written so far is synced. Not
