@@ -548,6 +548,8 @@ static int part_load(chronik_storage_partition *p)
 	atomic_store(&p->hw, p->seg_end);
 	if (have_rp && !p->rp_dirty)
 		p->rp_base = rp.base;
+	else if (!have_rp && !p->s->writer_started)
+		p->rp_dirty = 1; /* write one at the end of open */
 out:
 	closedir(d);
 	free(bases);

@@ -222,11 +222,13 @@ CHRONIK_STORAGE_API int chronik_storage_options_init(
 
 /**
  * Open (creating if needed) a storage directory and recover it: open the
- * WAL in dir/wal, open every partition under dir/topics (check the active
- * segment's batches by CRC and truncate a torn tail, rebuild missing or
- * inconsistent indexes), replay the WAL past its checkpoint into the
- * segments and restore the high watermarks. Progress is reported through
- * opts->log. Then the writer and cleaner threads start.
+ * WAL in dir/wal, open every partition under dir/topics (finish a
+ * compaction swap a crash cut short; check by CRC the batches after the
+ * partition's recovery point, or the whole active segment without a
+ * usable one, and truncate a torn tail; rebuild missing or inconsistent
+ * indexes), replay the WAL past its checkpoint into the segments and
+ * restore the high watermarks. Progress is reported through opts->log.
+ * Then the writer and cleaner threads start.
  *
  * Recovered partitions use the default topic configuration until
  * chronik_storage_partition_open() gives theirs.
