@@ -544,9 +544,9 @@ static void verify_keyed(chronik_storage_partition *p, const int64_t *newest,
 			memcpy(kb, r.key + 1, (size_t)r.key_len - 1);
 			key = atoi(kb);
 			/* Record i of the batch of seq `tag`. */
-			assert_int_equal(key, (int)(tag % NKEYS) +
-						      (int)(r.offset -
-							    b.header.base_offset));
+			int64_t i = r.offset - b.header.base_offset;
+
+			assert_int_equal(key, (int)(tag % NKEYS) + (int)i);
 			if (newest[key] == r.offset)
 				assert_int_equal(tag,
 						 (uint32_t)newest_seq[key]);

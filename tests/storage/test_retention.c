@@ -377,10 +377,11 @@ static int check_codec_log(chronik_storage_partition *p, const int *want,
 		assert_int_equal(chronik_protocol_batch_parse(&b, e.data,
 							      e.size), 0);
 		assert_int_equal(chronik_protocol_batch_verify_crc(&b), 0);
+		int got = b.header.attributes &
+			  CHRONIK_PROTOCOL_ATTR_COMPRESSION_MASK;
+
 		if (b.header.base_offset < below)
-			assert_int_equal(b.header.attributes &
-						 CHRONIK_PROTOCOL_ATTR_COMPRESSION_MASK,
-					 codec);
+			assert_int_equal(got, codec);
 		if (b.header.attributes &
 		    CHRONIK_PROTOCOL_ATTR_COMPRESSION_MASK) {
 			assert_int_equal(chronik_protocol_batch_decompress(
