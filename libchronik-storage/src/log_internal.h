@@ -95,13 +95,21 @@ struct chronik_storage_partition {
 	int64_t log_start;
 	struct slog_entry *tail_head;
 	struct slog_entry *tail_tail;
+	pthread_cond_t applied_cv; /* with lock: the writer applied a batch */
+	int apply_waiters;
 	int dir_dirty;
 	int recovered_trunc;
+	/* recovery point (docs/formats.md), under lock */
+	int rp_fd;
+	uint64_t rp_gen;
+	int rp_dirty;       /* segments written since the last one */
+	int64_t rp_base;    /* segment of the last one written (-1: none) */
 	/* cleaner state, under clean_mu */
 	pthread_mutex_t clean_mu;
 	int64_t cleaned_upto;
 	int64_t last_clean_ms;
 	int kept_tombstones;
+	int clean_loaded;   /* cleaner-offset read */
 };
 
 struct chronik_storage {
@@ -119,7 +127,13 @@ struct chronik_storage {
 	atomic_int closing;
 	atomic_long inflight;
 	pthread_mutex_t hw_mu;
-	pthread_cond_t hw_cv;
+	pthread_cond_t hw_cv;  /* hw moved, inflight hit 0, failure */
+	/* in-memory tail cap */
+	pthread_mutex_t tail_mu;
+	pthread_cond_t tail_cv;
+	size_t tail_bytes;
+	size_t tail_max;
+	atomic_int tail_waiters;
 	/* segment writer */
 	pthread_t writer;
 	int writer_started;
@@ -156,8 +170,14 @@ int slog_fsync_dir(const char *dir);
 void slog_parse_hdr(struct slog_bhdr *h, const uint8_t *b);
 int slog_seg_create(struct slog_seg **out, chronik_storage_partition *p,
 		    int64_t base, const char *suffix);
+/* Load a segment. verify == 0: a closed, synced segment (indexes checked,
+ * headers after the last index entry read). verify == 1: every batch from
+ * file position `from` on is checked by CRC and a bad tail is cut (*cut
+ * gets the bytes cut); the log before `from` must end at offset from_off
+ * (a recovery point), else the whole segment is checked. */
 int slog_seg_load(struct slog_seg **out, chronik_storage_partition *p,
-		  int64_t base, int active);
+		  int64_t base, int verify, uint64_t from, int64_t from_off,
+		  uint64_t *cut);
 void slog_seg_get(struct slog_seg *g);
 void slog_seg_put(struct slog_seg *g);
 void slog_seg_unlink(struct slog_seg *g);
@@ -193,6 +213,13 @@ int slog_part_remove_front(chronik_storage_partition *p, size_t n);
 
 /* cleaner.c */
 int slog_clean_partition(chronik_storage_partition *p, int64_t now_ms);
+/* Finish compaction swaps a crash cut short (<base>.swap markers); before
+ * the segments are listed. */
+int slog_clean_recover(chronik_storage_partition *p);
+/* The log was truncated to end: lower the persisted cleaned offset. */
+int slog_clean_truncated(chronik_storage_partition *p, int64_t end);
+/* Test hook: _exit(77) at step n of a compaction swap. */
+extern int slog_crash_point;
 void *slog_cleaner_main(void *arg);
 
 #endif

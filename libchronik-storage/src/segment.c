@@ -252,10 +252,15 @@ static struct slog_seg *seg_new(int64_t base)
 }
 
 static int open_indexes(struct slog_seg *g, chronik_storage_partition *p,
-			size_t cap, int *fresh)
+			size_t cap, int *fresh, const char *suffix)
 {
-	char *ip = seg_path(p, g->base, ".index");
-	char *tp = seg_path(p, g->base, ".timeindex");
+	char ie[32], te[32];
+	char *ip, *tp;
+
+	snprintf(ie, sizeof ie, ".index%s", suffix ? suffix : "");
+	snprintf(te, sizeof te, ".timeindex%s", suffix ? suffix : "");
+	ip = seg_path(p, g->base, ie);
+	tp = seg_path(p, g->base, te);
 	int f1 = 0, f2 = 0, r = -ENOMEM;
 
 	if (ip && tp) {
@@ -293,8 +298,27 @@ int slog_seg_create(struct slog_seg **out, chronik_storage_partition *p,
 		seg_free(g);
 		return r;
 	}
-	if (!suffix) {
-		r = open_indexes(g, p, slog_index_cap(&p->cfg), &fresh);
+	{
+		/* With a suffix (compaction output) the indexes get it too
+		 * and are created empty. */
+		if (suffix) {
+			char ie[48], te[48];
+			char *ip, *tp;
+
+			snprintf(ie, sizeof ie, ".index%s", suffix);
+			snprintf(te, sizeof te, ".timeindex%s", suffix);
+			ip = seg_path(p, base, ie);
+			tp = seg_path(p, base, te);
+
+			if (ip)
+				unlink(ip);
+			if (tp)
+				unlink(tp);
+			free(ip);
+			free(tp);
+		}
+		r = open_indexes(g, p, slog_index_cap(&p->cfg), &fresh,
+				 suffix);
 		if (r < 0) {
 			seg_free(g);
 			return r;
@@ -443,22 +467,26 @@ static void reset_indexes(struct slog_seg *g)
 }
 
 /* Count the valid entries of both indexes against the log; 0 if they are
- * consistent, 1 if they must be rebuilt. */
-static int validate_indexes(struct slog_seg *g)
+ * consistent, 1 if they must be rebuilt. With past_end, entries for
+ * batches at or after g->size may follow (a prefix of the log). */
+static int validate_indexes(struct slog_seg *g, int past_end)
 {
 	struct slog_cursor cur;
 	struct slog_bhdr h;
 	uint32_t prel = 0, ppos = 0;
+	int at_end = 0;
 	size_t i;
 
 	for (i = 0; i < g->oidx.cap; i++) {
 		uint8_t *e = ent(&g->oidx, i);
 		uint32_t rel = le32(e), pos = le32(e + 4);
 
-		if (pos >= g->size)
-			break;
 		if (i == 0 ? pos != 0 : (rel <= prel || pos <= ppos))
 			break;
+		if (pos >= g->size) {
+			at_end = 1;
+			break;
+		}
 		prel = rel;
 		ppos = pos;
 	}
@@ -467,7 +495,8 @@ static int validate_indexes(struct slog_seg *g)
 		return 1;
 	/* Entries after the valid ones must be zero, or the file is
 	 * damaged (a torn write, a wrong file). */
-	for (size_t j = i; j < g->oidx.cap && j < i + 4; j++)
+	for (size_t j = i; !(past_end && at_end) && j < g->oidx.cap &&
+			   j < i + 4; j++)
 		if (le64(ent(&g->oidx, j)) != 0)
 			return 1;
 	g->last_oidx_pos = ppos;
@@ -546,8 +575,48 @@ int slog_seg_rebuild_indexes(chronik_storage *s, struct slog_seg *g,
 		       (size_t)(g->size / c->index_interval_bytes) + 8);
 }
 
+/* Zero the index entries from count on (stale ones after a cut). */
+static void zero_index_rest(struct slog_index *x)
+{
+	if (x->map && x->count < x->cap)
+		memset(ent(x, x->count), 0, (x->cap - x->count) * x->esz);
+}
+
+/* Trust the log before `from` (a recovery point: synced and valid when it
+ * was written) and its indexes there; index entries at or after it are
+ * dropped. 0 when the prefix matches the recovery point, 1 when it does
+ * not (then the caller scans everything). */
+static int load_prefix(struct slog_seg *g, uint64_t from, int64_t from_off)
+{
+	uint64_t size = g->size, end;
+	int bad;
+
+	if (from > size || from_off < g->base)
+		return 1;
+	g->size = from;
+	bad = validate_indexes(g, 1);
+	g->size = size;
+	if (bad)
+		return 1;
+	while (g->tidx.count > 0 &&
+	       g->base + (int64_t)le32(ent(&g->tidx, g->tidx.count - 1) + 8) >=
+		       from_off)
+		g->tidx.count--;
+	g->max_ts = g->tidx.count ?
+			    tidx_ts(g, g->tidx.count - 1) : -1;
+	zero_index_rest(&g->oidx);
+	zero_index_rest(&g->tidx);
+	/* Headers only from the last index entry to the recovery point. */
+	g->next_off = g->base;
+	if (scan(g, g->last_oidx_pos, from, 0, 0, 0, &end) < 0 ||
+	    end != from || (from > 0 ? g->next_off : g->base) != from_off)
+		return 1;
+	return 0;
+}
+
 int slog_seg_load(struct slog_seg **out, chronik_storage_partition *p,
-		  int64_t base, int active)
+		  int64_t base, int verify, uint64_t from, int64_t from_off,
+		  uint64_t *cut)
 {
 	chronik_storage *s = p->s;
 	const chronik_storage_topic_config *c = &p->cfg;
@@ -557,6 +626,8 @@ int slog_seg_load(struct slog_seg **out, chronik_storage_partition *p,
 	int fresh = 0, r;
 
 	*out = NULL;
+	if (cut)
+		*cut = 0;
 	if (!g)
 		return -ENOMEM;
 	g->path = seg_path(p, base, ".log");
@@ -576,17 +647,26 @@ int slog_seg_load(struct slog_seg **out, chronik_storage_partition *p,
 			     g->path);
 		goto fail;
 	}
-	if (active) {
-		/* The active segment may end in a torn write: verify every
-		 * batch by CRC and cut the log at the first bad one. Its
-		 * indexes are rebuilt in the same pass. */
+	if (verify) {
+		/* Data after the recovery point (all of it without one) may
+		 * end in a torn write: verify every batch by CRC and cut the
+		 * log at the first bad one, indexing in the same pass. */
 		size_t cap = slog_index_cap(c);
 
-		r = open_indexes(g, p, cap, &fresh);
+		r = open_indexes(g, p, cap, &fresh, NULL);
 		if (r < 0)
 			goto fail;
-		reset_indexes(g);
-		r = scan(g, 0, g->size, 1, c->index_interval_bytes, 1, &end);
+		if (from > 0 && (fresh || load_prefix(g, from, from_off))) {
+			slog_log(s, 1, "segment %s: does not match the "
+				 "recovery point (position %" PRIu64
+				 ", offset %" PRId64 "); checking all of it",
+				 g->path, from, from_off);
+			from = 0;
+		}
+		if (from == 0)
+			reset_indexes(g);
+		r = scan(g, from, g->size, 1, c->index_interval_bytes, 1,
+			 &end);
 		if (r < 0)
 			goto fail;
 		if (end < g->size) {
@@ -600,6 +680,8 @@ int slog_seg_load(struct slog_seg **out, chronik_storage_partition *p,
 					     g->path, strerror(errno));
 				goto fail;
 			}
+			if (cut)
+				*cut = g->size - end;
 			g->size = end;
 			p->recovered_trunc = 1;
 		}
@@ -607,10 +689,10 @@ int slog_seg_load(struct slog_seg **out, chronik_storage_partition *p,
 		*out = g;
 		return 0;
 	}
-	r = open_indexes(g, p, 0, &fresh);
+	r = open_indexes(g, p, 0, &fresh, NULL);
 	if (r < 0)
 		goto fail;
-	if (fresh || validate_indexes(g)) {
+	if (fresh || validate_indexes(g, 0)) {
 		slog_log(s, 1, "segment %s: index missing or inconsistent, "
 			 "rebuilding it from the log", g->path);
 		r = slog_seg_rebuild_indexes(s, g, c);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -19,6 +20,12 @@
 
 #define LSO_MAGIC "CHRKLSTO"
 #define LSO_FILE "log-start-offset"
+#define RP_MAGIC "CHRKRCVP"
+#define RP_FILE "recovery-point"
+#define RP_VERSION 1
+#define RP_SLOT 64
+
+static int mark_dirty(chronik_storage *s, struct slog_seg *g);
 
 int64_t slog_now_ms(void)
 {
@@ -89,6 +96,18 @@ static void put_le64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
 static uint64_t get_le64(const uint8_t *p)
 {
 	uint64_t v = 0;
@@ -149,9 +168,11 @@ CHRONIK_STORAGE_API int chronik_storage_options_init(
 {
 	if (!opts)
 		return CHRONIK_EARG;
-	if (version != CHRONIK_STORAGE_OPTIONS_VERSION)
+	if (version != CHRONIK_STORAGE_OPTIONS_VERSION && version != 1)
 		return CHRONIK_EVERSION;
-	memset(opts, 0, sizeof *opts);
+	memset(opts, 0, version == 1 ? offsetof(chronik_storage_options,
+						 tail_max_bytes) :
+				       sizeof *opts);
 	opts->version = version;
 	opts->wal_profile = CHRONIK_WAL_PROFILE_MEDIUM;
 	opts->wal_sync_mode = CHRONIK_WAL_SYNC_DATA;
@@ -204,11 +225,14 @@ static void part_free(chronik_storage_partition *p)
 		n = e->tail_next;
 		free(e);
 	}
+	if (p->rp_fd >= 0)
+		close(p->rp_fd);
 	free(p->segs);
 	free(p->topic);
 	free(p->dir);
 	free(p->name);
 	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->applied_cv);
 	pthread_mutex_destroy(&p->clean_mu);
 	free(p);
 }
@@ -300,6 +324,82 @@ static int write_lso(chronik_storage_partition *p, int64_t off)
 	return 0;
 }
 
+/* recovery-point file (docs/formats.md): two 64-byte slots, each magic
+ * "CHRKRCVP", u32 version, u32 zero, u64 generation, i64 segment base,
+ * u64 file position, i64 next offset, 12 zero bytes, u32 CRC-32C of bytes
+ * 0..59; little-endian. The valid slot with the highest generation wins.
+ * It says: the segment's bytes before the position are whole batches,
+ * synced, ending at the next offset. */
+struct rpoint {
+	uint64_t gen;
+	int64_t base;
+	uint64_t pos;
+	int64_t next;
+};
+
+/* 1 with a valid recovery point, 0 without (missing, damaged, unknown
+ * version: then the caller checks everything). */
+static int read_rp(chronik_storage_partition *p, struct rpoint *out)
+{
+	uint8_t b[2 * RP_SLOT];
+	ssize_t n = pread(p->rp_fd, b, sizeof b, 0);
+	int found = 0, other = 0;
+
+	for (int i = 0; n == (ssize_t)sizeof b && i < 2; i++) {
+		const uint8_t *x = b + i * RP_SLOT;
+
+		if (memcmp(x, RP_MAGIC, 8) ||
+		    get_le32(x + 60) != chronik_protocol_crc32c(0, x, 60)) {
+			other = 1;
+			continue;
+		}
+		if (get_le32(x + 8) != RP_VERSION) {
+			other = 1;
+			continue;
+		}
+		if (found && get_le64(x + 16) <= out->gen)
+			continue;
+		out->gen = get_le64(x + 16);
+		out->base = (int64_t)get_le64(x + 24);
+		out->pos = get_le64(x + 32);
+		out->next = (int64_t)get_le64(x + 40);
+		found = 1;
+	}
+	if (!found && n > 0)
+		slog_log(p->s, 1, "%s: %s unreadable (damaged or unknown "
+			 "version); checking the whole log", p->name, RP_FILE);
+	(void)other;
+	return found && out->base >= 0 && out->next >= out->base;
+}
+
+/* Store a recovery point for the last segment; p->lock held. With both,
+ * both slots get it (after a truncation: no older slot may survive). The
+ * caller syncs the file. */
+static int write_rp(chronik_storage_partition *p, int both)
+{
+	struct slog_seg *g = p->segs[p->nsegs - 1];
+	uint8_t b[2 * RP_SLOT];
+	uint64_t gen = ++p->rp_gen;
+	size_t slot = both ? 0 : (size_t)(gen & 1);
+	size_t len = both ? 2 * RP_SLOT : RP_SLOT;
+
+	memset(b, 0, RP_SLOT);
+	memcpy(b, RP_MAGIC, 8);
+	put_le32(b + 8, RP_VERSION);
+	put_le64(b + 16, gen);
+	put_le64(b + 24, (uint64_t)g->base);
+	put_le64(b + 32, g->size);
+	put_le64(b + 40, (uint64_t)(g->size ? g->next_off : g->base));
+	put_le32(b + 60, chronik_protocol_crc32c(0, b, 60));
+	memcpy(b + RP_SLOT, b, RP_SLOT);
+	if (pwrite(p->rp_fd, b, len, (off_t)(slot * RP_SLOT)) !=
+	    (ssize_t)len)
+		return errno ? -errno : -EIO;
+	p->rp_base = g->base;
+	p->rp_dirty = 0;
+	return 0;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -315,11 +415,15 @@ static int part_load(chronik_storage_partition *p)
 	struct dirent *de;
 	int64_t *bases = NULL;
 	size_t n = 0, cap = 0;
-	int r = 0;
+	struct rpoint rp = {0};
+	char rpath[4200];
+	int have_rp, r = 0;
 
 	if (!d)
 		return slog_err(p->s, -errno, "open %s: %s", p->dir,
 				strerror(errno));
+	if ((r = slog_clean_recover(p)) < 0)
+		goto out;
 	while ((de = readdir(d))) {
 		const char *nm = de->d_name;
 		size_t l = strlen(nm);
@@ -353,10 +457,34 @@ static int part_load(chronik_storage_partition *p)
 	}
 	if (n > 1)
 		qsort(bases, n, sizeof *bases, cmp_i64);
+	snprintf(rpath, sizeof rpath, "%s/%s", p->dir, RP_FILE);
+	p->rp_fd = open(rpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (p->rp_fd < 0) {
+		r = slog_err(p->s, -errno, "open %s: %s", rpath,
+			     strerror(errno));
+		goto out;
+	}
+	have_rp = read_rp(p, &rp);
+	if (have_rp)
+		p->rp_gen = rp.gen;
 	for (size_t i = 0; i < n; i++) {
 		struct slog_seg *g;
+		int last = i + 1 == n, verify = last;
+		uint64_t from = 0, cut = 0;
+		int64_t from_off = 0;
 
-		r = slog_seg_load(&g, p, bases[i], i + 1 == n);
+		/* Segments below the recovery point were synced whole; the
+		 * one it names is checked after its position, later ones
+		 * (rolled since) all through. Without it, the last one. */
+		if (have_rp) {
+			verify = bases[i] >= rp.base;
+			if (bases[i] == rp.base) {
+				from = rp.pos;
+				from_off = rp.next;
+			}
+		}
+		r = slog_seg_load(&g, p, bases[i], verify, from, from_off,
+				  &cut);
 		if (r < 0)
 			goto out;
 		if (i > 0 && p->segs[i - 1]->next_off > g->base) {
@@ -370,6 +498,34 @@ static int part_load(chronik_storage_partition *p)
 		if ((r = push_seg(p, g)) < 0) {
 			slog_seg_put(g);
 			goto out;
+		}
+		if (verify && !last)
+			slog_seg_trim_indexes(g);
+		/* Checked data is not known to be synced: sync it at the end
+		 * of open (before the WAL checkpoint), then a new recovery
+		 * point. Only while opening (the writer owns the list). */
+		if (verify && g->size > from && !p->s->writer_started) {
+			if ((r = mark_dirty(p->s, g)) < 0)
+				goto out;
+			p->rp_dirty = 1;
+		}
+		if (cut && !last) {
+			/* A torn write in a segment rolled after the last
+			 * recovery point: what follows it was never synced
+			 * either, and the WAL still holds all of it. */
+			for (size_t j = i + 1; j < n; j++) {
+				struct slog_seg tmp = {0};
+				char lp[4400];
+
+				snprintf(lp, sizeof lp, "%s/%020" PRId64 ".log",
+					 p->dir, bases[j]);
+				tmp.path = lp;
+				slog_log(p->s, 1, "%s: removing %s (after a "
+					 "torn write)", p->name, lp);
+				slog_seg_unlink(&tmp);
+			}
+			p->dir_dirty = 1;
+			break;
 		}
 	}
 	if (p->nsegs == 0) {
@@ -390,6 +546,10 @@ static int part_load(chronik_storage_partition *p)
 		p->log_start = p->seg_end;
 	p->next_offset = p->seg_end;
 	atomic_store(&p->hw, p->seg_end);
+	if (have_rp && !p->rp_dirty)
+		p->rp_base = rp.base;
+	else if (!have_rp && !p->s->writer_started)
+		p->rp_dirty = 1; /* write one at the end of open */
 out:
 	closedir(d);
 	free(bases);
@@ -407,11 +567,14 @@ static int part_new(chronik_storage_partition **out, chronik_storage *s,
 		return -ENOMEM;
 	p->s = s;
 	p->partition = partition;
+	p->rp_fd = -1;
+	p->rp_base = -1;
 	p->topic = strndup(topic, tlen);
 	p->name = malloc(tlen + 16);
 	dl = strlen(s->topics_dir) + tlen + 16;
 	p->dir = malloc(dl);
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->applied_cv, NULL);
 	pthread_mutex_init(&p->clean_mu, NULL);
 	config_copy(&p->cfg, NULL);
 	if (!p->topic || !p->name || !p->dir) {
@@ -535,6 +698,66 @@ static void wq_push(chronik_storage *s, struct slog_entry *e)
 	pthread_mutex_unlock(&s->wq_mu);
 }
 
+/* Set while a completion callback runs: appends from it never wait for
+ * tail space (the WAL thread must keep completing). */
+static _Thread_local int in_completion;
+
+static void wake_tail(chronik_storage *s)
+{
+	if (atomic_load(&s->tail_waiters) == 0)
+		return;
+	pthread_mutex_lock(&s->tail_mu);
+	pthread_cond_broadcast(&s->tail_cv);
+	pthread_mutex_unlock(&s->tail_mu);
+}
+
+static void wake_waiters(chronik_storage *s)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&s->hw_mu);
+	pthread_cond_broadcast(&s->hw_cv);
+	pthread_mutex_unlock(&s->hw_mu);
+	(void)!write(s->efd, &one, sizeof one);
+	if (atomic_load(&s->failed))
+		wake_tail(s);
+}
+
+/* Take room for len bytes in the in-memory tail, waiting (unless in a
+ * completion callback) while it is at the cap. */
+static int tail_reserve(chronik_storage *s, size_t len)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&s->tail_mu);
+	if (!in_completion) {
+		atomic_fetch_add(&s->tail_waiters, 1);
+		while (s->tail_bytes > 0 && s->tail_bytes + len > s->tail_max) {
+			if (atomic_load(&s->failed)) {
+				r = CHRONIK_EFAILED;
+				break;
+			}
+			pthread_cond_wait(&s->tail_cv, &s->tail_mu);
+		}
+		atomic_fetch_sub(&s->tail_waiters, 1);
+	}
+	if (r == 0)
+		s->tail_bytes += len;
+	pthread_mutex_unlock(&s->tail_mu);
+	return r;
+}
+
+static void tail_release(chronik_storage *s, size_t len)
+{
+	if (len == 0)
+		return;
+	pthread_mutex_lock(&s->tail_mu);
+	s->tail_bytes -= len;
+	if (atomic_load(&s->tail_waiters))
+		pthread_cond_broadcast(&s->tail_cv);
+	pthread_mutex_unlock(&s->tail_mu);
+}
+
 /* WAL completion of one batch (WAL writer thread, in LSN order). */
 static void on_wal_record(uint64_t lsn, int status, void *ud)
 {
@@ -548,20 +771,20 @@ static void on_wal_record(uint64_t lsn, int status, void *ud)
 		atomic_store(&p->hw, e->last + 1);
 	else
 		atomic_store(&s->failed, status);
-	if (e->cb)
+	if (e->cb) {
+		in_completion = 1;
 		e->cb(p, e->base, status, e->ud);
+		in_completion = 0;
+	}
 	wq_push(s, e);
-	atomic_fetch_sub(&s->inflight, 1);
-}
-
-static void wake_waiters(chronik_storage *s)
-{
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&s->hw_mu);
-	pthread_cond_broadcast(&s->hw_cv);
-	pthread_mutex_unlock(&s->hw_mu);
-	(void)!write(s->efd, &one, sizeof one);
+	if (atomic_fetch_sub(&s->inflight, 1) == 1 || status != 0) {
+		/* drain_inflight() waits for this. */
+		pthread_mutex_lock(&s->hw_mu);
+		pthread_cond_broadcast(&s->hw_cv);
+		pthread_mutex_unlock(&s->hw_mu);
+		if (status != 0)
+			wake_tail(s);
+	}
 }
 
 static void on_wal_commit(chronik_wal *w, uint64_t durable, int status,
@@ -633,9 +856,13 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 	if (r < 0)
 		return slog_err(s, r, "%s: batch rejected: %s", p->name,
 				chronik_protocol_batch_problem_name(problem));
+	if ((r = tail_reserve(s, len)) < 0)
+		return r;
 	e = malloc(sizeof *e + len + 264);
-	if (!e)
+	if (!e) {
+		tail_release(s, len);
 		return -ENOMEM;
+	}
 	memset(e, 0, sizeof *e);
 	e->p = p;
 	e->cb = cb;
@@ -678,6 +905,7 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 			p->tail_tail = x;
 		pthread_mutex_unlock(&p->lock);
 		free(e);
+		tail_release(s, len);
 		return slog_err(s, r, "%s: WAL append: %s (%s)", p->name,
 				chronik_strerror(r),
 				chronik_wal_last_error(s->wal));
@@ -807,6 +1035,7 @@ static int apply_batch(chronik_storage *s, chronik_storage_partition *p,
 		return slog_err(s, r, "%s: write %s: %s", p->name, g->path,
 				strerror(-r));
 	p->seg_end = h.last + 1;
+	p->rp_dirty = 1;
 	if (replay) {
 		p->next_offset = p->seg_end;
 		atomic_store(&p->hw, p->seg_end);
@@ -817,6 +1046,8 @@ static int apply_batch(chronik_storage *s, chronik_storage_partition *p,
 /* Sync what the writer wrote, then checkpoint the WAL. Writer thread. */
 static int flush_segments(chronik_storage *s)
 {
+	chronik_storage_partition **parts;
+	size_t nparts;
 	int r = 0;
 
 	for (size_t i = 0; i < s->ndirty; i++) {
@@ -839,7 +1070,31 @@ static int flush_segments(chronik_storage *s)
 				r = slog_fsync_dir(p->dir);
 		}
 	}
+	nparts = s->nparts;
+	parts = malloc((nparts ? nparts : 1) * sizeof *parts);
+	if (parts && nparts)
+		memcpy(parts, s->parts, nparts * sizeof *parts);
 	pthread_mutex_unlock(&s->lock);
+	/* New recovery points: everything written so far is synced. Not
+	 * fatal if one fails (an older one stays valid, open just checks
+	 * more). Partitions are never freed before close. */
+	for (size_t i = 0; r == 0 && parts && i < nparts; i++) {
+		chronik_storage_partition *p = parts[i];
+		int w = 0, k;
+
+		pthread_mutex_lock(&p->lock);
+		if (p->rp_dirty && p->rp_fd >= 0) {
+			w = 1;
+			if ((k = write_rp(p, 0)) < 0)
+				slog_log(s, 1, "%s: write %s: %s", p->name,
+					 RP_FILE, strerror(-k));
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (w && s->opts.sync_segments && fdatasync(p->rp_fd) < 0)
+			slog_log(s, 1, "%s: sync %s: %s", p->name, RP_FILE,
+				 strerror(errno));
+	}
+	free(parts);
 	if (r == 0 && s->applied_lsn > 0) {
 		r = chronik_wal_checkpoint(s->wal, s->applied_lsn + 1);
 		if (r < 0)
@@ -886,6 +1141,8 @@ static void *writer_main(void *arg)
 		stop = s->wq_stop;
 		pthread_mutex_unlock(&s->wq_mu);
 
+		size_t freed = 0;
+
 		while (list) {
 			struct slog_entry *e = list;
 			chronik_storage_partition *p = e->p;
@@ -900,21 +1157,28 @@ static void *writer_main(void *arg)
 				/* The batch is durable in the WAL but not in
 				 * the segment: keep the WAL and stop. */
 				atomic_store(&s->failed, CHRONIK_EFAILED);
-				pthread_mutex_unlock(&p->lock);
-				wake_waiters(s);
-				free(e);
-				continue;
 			}
+			/* Persisted (or never will be): out of the tail. */
 			if (p->tail_head == e) {
 				p->tail_head = e->tail_next;
 				if (!p->tail_head)
 					p->tail_tail = NULL;
 			}
+			if (p->apply_waiters)
+				pthread_cond_broadcast(&p->applied_cv);
 			pthread_mutex_unlock(&p->lock);
-			if (e->status == 0 && !atomic_load(&s->failed))
+			if (r < 0)
+				wake_waiters(s);
+			else if (e->status == 0 && !atomic_load(&s->failed))
 				s->applied_lsn = e->lsn;
+			freed += e->len;
 			free(e);
+			if (freed >= ((size_t)1 << 20)) {
+				tail_release(s, freed);
+				freed = 0;
+			}
 		}
+		tail_release(s, freed);
 		if (stop || req != s->flush_done ||
 		    mono_ms() - last_flush >= iv) {
 			int r = 0;
@@ -940,11 +1204,10 @@ static void *writer_main(void *arg)
 /* Wait for every append accepted so far to be completed by the WAL. */
 static void drain_inflight(chronik_storage *s)
 {
-	while (atomic_load(&s->inflight) > 0) {
-		struct timespec t = {0, 200000};
-
-		nanosleep(&t, NULL);
-	}
+	pthread_mutex_lock(&s->hw_mu);
+	while (atomic_load(&s->inflight) > 0)
+		pthread_cond_wait(&s->hw_cv, &s->hw_mu);
+	pthread_mutex_unlock(&s->hw_mu);
 }
 
 CHRONIK_STORAGE_API int chronik_storage_flush(chronik_storage *s)
@@ -975,6 +1238,8 @@ static int part_truncate(chronik_storage_partition *p, int64_t offset)
 	size_t i;
 	int r;
 
+	int removed = 0;
+
 	/* Segments wholly at or above the offset go (the first one stays,
 	 * emptied, so the log keeps a segment). */
 	while (p->nsegs > 1 && p->segs[p->nsegs - 1]->base >= offset) {
@@ -983,6 +1248,7 @@ static int part_truncate(chronik_storage_partition *p, int64_t offset)
 		slog_seg_unlink(g);
 		slog_seg_put(g);
 		p->dir_dirty = 1;
+		removed = 1;
 	}
 	i = p->nsegs - 1;
 	struct slog_seg *g = p->segs[i];
@@ -1000,10 +1266,35 @@ static int part_truncate(chronik_storage_partition *p, int64_t offset)
 		r = slog_seg_truncate(s, g, pos, &p->cfg);
 		if (r < 0)
 			return r;
+	} else if (s->opts.sync_segments && fdatasync(g->fd) < 0) {
+		return slog_err(s, -errno, "fdatasync %s: %s", g->path,
+				strerror(errno));
+	}
+	if (removed && s->opts.sync_segments &&
+	    (r = slog_fsync_dir(p->dir)) < 0)
+		return slog_err(s, r, "fsync %s: %s", p->dir, strerror(-r));
+	/* A new recovery point at once, in both slots: an older one may lie
+	 * past the cut, where new batches will be written. If that fails,
+	 * no recovery point at all (open then checks the whole log). */
+	if (p->rp_fd >= 0 &&
+	    ((r = write_rp(p, 1)) < 0 ||
+	     (s->opts.sync_segments && fdatasync(p->rp_fd) < 0))) {
+		char rpath[4200];
+
+		snprintf(rpath, sizeof rpath, "%s/%s", p->dir, RP_FILE);
+		if (unlink(rpath) < 0 || slog_fsync_dir(p->dir) < 0)
+			return slog_err(s, CHRONIK_EFAILED, "%s: truncate: "
+					"cannot update or remove %s",
+					p->name, rpath);
+		close(p->rp_fd);
+		p->rp_fd = -1;
+		p->rp_base = -1;
 	}
 	p->seg_end = g->size ? g->next_off : g->base;
 	if (g->size == 0 && g->base > offset)
 		p->seg_end = g->base;
+	if ((r = slog_clean_truncated(p, p->seg_end)) < 0)
+		return r;
 	p->next_offset = p->seg_end;
 	atomic_store(&p->hw, p->seg_end);
 	if (p->log_start > p->seg_end)
@@ -1031,13 +1322,10 @@ CHRONIK_STORAGE_API int chronik_storage_truncate(
 		return CHRONIK_EARG;
 	}
 	/* Appends in flight must reach the segment first. */
-	while (p->seg_end < p->next_offset && !atomic_load(&s->failed)) {
-		struct timespec t = {0, 200000};
-
-		pthread_mutex_unlock(&p->lock);
-		nanosleep(&t, NULL);
-		pthread_mutex_lock(&p->lock);
-	}
+	p->apply_waiters++;
+	while (p->seg_end < p->next_offset && !atomic_load(&s->failed))
+		pthread_cond_wait(&p->applied_cv, &p->lock);
+	p->apply_waiters--;
 	if (offset >= p->next_offset) {
 		pthread_mutex_unlock(&p->lock);
 		pthread_mutex_unlock(&p->clean_mu);
@@ -1216,20 +1504,26 @@ CHRONIK_STORAGE_API int chronik_storage_open(
 	*out = NULL;
 	if (!dir || !*dir)
 		return CHRONIK_EARG;
-	if (opts && opts->version != CHRONIK_STORAGE_OPTIONS_VERSION)
+	if (opts && opts->version != CHRONIK_STORAGE_OPTIONS_VERSION &&
+	    opts->version != 1)
 		return CHRONIK_EVERSION;
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
+	chronik_storage_options_init(&s->opts,
+				     CHRONIK_STORAGE_OPTIONS_VERSION);
 	if (opts)
-		s->opts = *opts;
-	else
-		chronik_storage_options_init(&s->opts,
-					     CHRONIK_STORAGE_OPTIONS_VERSION);
+		memcpy(&s->opts, opts, opts->version == 1 ?
+			       offsetof(chronik_storage_options,
+					tail_max_bytes) : sizeof *opts);
+	s->tail_max = s->opts.tail_max_bytes ? s->opts.tail_max_bytes :
+					       (size_t)256 << 20;
 	s->efd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->hw_mu, NULL);
 	pthread_cond_init(&s->hw_cv, NULL);
+	pthread_mutex_init(&s->tail_mu, NULL);
+	pthread_cond_init(&s->tail_cv, NULL);
 	pthread_mutex_init(&s->wq_mu, NULL);
 	pthread_cond_init(&s->wq_cv, NULL);
 	pthread_cond_init(&s->wq_done_cv, NULL);
@@ -1339,6 +1633,8 @@ CHRONIK_STORAGE_API int chronik_storage_close(chronik_storage *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->hw_mu);
 	pthread_cond_destroy(&s->hw_cv);
+	pthread_mutex_destroy(&s->tail_mu);
+	pthread_cond_destroy(&s->tail_cv);
 	pthread_mutex_destroy(&s->wq_mu);
 	pthread_cond_destroy(&s->wq_cv);
 	pthread_cond_destroy(&s->wq_done_cv);

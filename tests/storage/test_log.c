@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "log_internal.h"
 #include "log_test_util.h"
 
 struct fixture {
@@ -493,6 +494,154 @@ static void test_log_corrupt_segment_is_an_error(void **state)
 	(void)err;
 }
 
+/* Damage inside a closed segment, before its last index entry, is not
+ * looked for on open (that would read every closed segment): a read that
+ * meets a bad header fails with CHRONIK_ECORRUPT naming the file and
+ * position, damaged record bytes reach the consumer, whose CRC check
+ * catches them (as with Kafka). Nothing crashes; other data stays
+ * readable. */
+static void test_log_damage_inside_closed_segment(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_partition *p = part(f->s, 8192, 256);
+	chronik_storage_slice sl;
+	char path[4200];
+	uint8_t h[61], buf[4096];
+	uint64_t pos = 0, bad_hdr = 0, bad_body = 0;
+	int64_t bad_off = -1, body_off = -1, off, ts;
+	int fd, i = 0;
+
+	append_n(p, 200, 1, 100, 5);
+	assert_int_equal(chronik_storage_close(f->s), 0);
+	/* Batch 20 gets a bad magic, batch 40 a flipped value byte. */
+	seg_file(path, sizeof path, f, 0, ".log");
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	while (pread(fd, h, 61, (off_t)pos) == 61) {
+		uint32_t bl = (uint32_t)h[8] << 24 | h[9] << 16 | h[10] << 8 |
+			      h[11];
+
+		if (i == 20) {
+			bad_hdr = pos;
+			bad_off = (int64_t)h[7];
+		}
+		if (i == 40) {
+			bad_body = pos + 12 + bl - 10;
+			body_off = (int64_t)h[7];
+		}
+		pos += 12 + bl;
+		i++;
+	}
+	assert_true(body_off > 0);
+	assert_int_equal(pwrite(fd, "\x09", 1, (off_t)bad_hdr + 16), 1);
+	assert_int_equal(pread(fd, h, 1, (off_t)bad_body), 1);
+	h[0] ^= 0x40;
+	assert_int_equal(pwrite(fd, h, 1, (off_t)bad_body), 1);
+	close(fd);
+
+	f->s = lt_open(f->dir, 0);
+	assert_non_null(f->s);
+	p = part(f->s, 8192, 256);
+	assert_int_equal(chronik_storage_read(&sl, p, bad_off, 1, NULL, 0),
+			 CHRONIK_ECORRUPT);
+	assert_non_null(strstr(chronik_storage_last_error(f->s), path));
+	assert_non_null(strstr(chronik_storage_last_error(f->s),
+			       "position"));
+	/* The damaged record reaches the reader, whose CRC check fails. */
+	assert_int_equal(chronik_storage_read(&sl, p, body_off, 1, NULL, 0),
+			 0);
+	assert_true(sl.fd >= 0 && sl.length <= sizeof buf);
+	assert_int_equal(pread(sl.fd, buf, sl.length,
+			       (off_t)sl.file_position),
+			 (ssize_t)sl.length);
+	close(sl.fd);
+	chronik_protocol_batch b;
+	assert_int_equal(chronik_protocol_batch_parse(&b, buf, sl.length), 0);
+	assert_int_not_equal(chronik_protocol_batch_verify_crc(&b), 0);
+	/* Everything else is fine; lookups do not crash. */
+	assert_int_equal(chronik_storage_read(&sl, p, 150, 1, NULL, 0), 0);
+	if (sl.fd >= 0)
+		close(sl.fd);
+	(void)chronik_storage_lookup_time(&off, &ts, p, 5 + 10 * 20);
+	assert_int_equal(chronik_storage_lookup_time(&off, &ts, p,
+						     5 + 10 * 150), 0);
+	assert_int_equal(off, 150);
+	assert_int_equal(chronik_storage_run_cleaner(f->s), 0);
+}
+
+static void put64(uint8_t *b, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The recovery point lets open skip the CRC check of synced data; when
+ * it is damaged or does not match the log, open checks everything. */
+static void test_log_recovery_point(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_partition *p = part(f->s, 1 << 20, 256);
+	char path[4200];
+	uint8_t rp[128];
+	size_t len;
+	uint8_t *all;
+	int fd, err;
+
+	append_n(p, 100, 2, 100, 5);
+	assert_int_equal(chronik_storage_close(f->s), 0);
+	f->s = NULL;
+	snprintf(path, sizeof path, "%s/topics/orders-3/recovery-point",
+		 f->dir);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, rp, 128, 0), 128);
+	/* Two slots, written in turn; at least one is set. */
+	if (memcmp(rp, "CHRKRCVP", 8))
+		memcpy(rp, rp + 64, 64);
+	assert_int_equal(memcmp(rp, "CHRKRCVP", 8), 0);
+	memcpy(rp + 64, rp, 64);
+	/* Clean close: nothing after the point, no repair messages. */
+	f->s = open_logged(f, &err);
+	assert_int_equal(err, 0);
+	assert_null(strstr(f->logbuf, "recovery"));
+	chronik_storage_close(f->s);
+	f->s = NULL;
+	/* A point in the middle of a batch (valid CRC, higher generation):
+	 * does not match, everything is checked. */
+	for (int i = 0; i < 2; i++) {
+		uint8_t *x = rp + 64 * i;
+
+		put64(x + 16, 1000 + (uint64_t)i);
+		put64(x + 32, 100);
+		uint32_t c = chronik_protocol_crc32c(0, x, 60);
+		memcpy(x + 60, (uint8_t[4]){(uint8_t)c, (uint8_t)(c >> 8),
+					    (uint8_t)(c >> 16),
+					    (uint8_t)(c >> 24)}, 4);
+	}
+	assert_int_equal(pwrite(fd, rp, 128, 0), 128);
+	f->s = open_logged(f, &err);
+	assert_int_equal(err, 0);
+	assert_non_null(strstr(f->logbuf, "does not match the recovery "
+					  "point"));
+	p = part(f->s, 1 << 20, 256);
+	all = lt_read_all(&len, NULL, p, 0);
+	assert_int_equal(check_blob(all, len, 0, 2), 100);
+	free(all);
+	chronik_storage_close(f->s);
+	f->s = NULL;
+	/* Garbage: ignored with a warning. */
+	assert_int_equal(pwrite(fd, "garbage!", 8, 0), 8);
+	assert_int_equal(pwrite(fd, "garbage!", 8, 64), 8);
+	close(fd);
+	f->s = open_logged(f, &err);
+	assert_int_equal(err, 0);
+	assert_non_null(strstr(f->logbuf, "recovery-point unreadable"));
+	p = part(f->s, 1 << 20, 256);
+	all = lt_read_all(&len, NULL, p, 0);
+	assert_int_equal(check_blob(all, len, 0, 2), 100);
+	free(all);
+}
+
 static void test_log_append_time(void **state)
 {
 	struct fixture *f = *state;
@@ -524,6 +673,73 @@ static void test_log_append_time(void **state)
 	free(all);
 }
 
+static atomic_int cb_appends;
+static void append_from_cb(chronik_storage_partition *p, int64_t base,
+			   int status, void *ud)
+{
+	size_t len;
+	uint8_t *b;
+
+	(void)base;
+	(void)ud;
+	if (status != 0 || atomic_fetch_add(&cb_appends, 1) >= 50)
+		return;
+	/* Never waits for tail space here (that could deadlock). */
+	b = lt_batch(&len, 2, 0, 4000, 7, 5);
+	assert_int_equal(chronik_storage_append(NULL, p, b, len, 0, NULL,
+						NULL), 0);
+	free(b);
+}
+
+static void test_log_tail_cap(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_options o;
+	chronik_storage_partition *p;
+	chronik_storage_offsets off;
+	size_t len, peak = 0, cap = 64 << 10;
+	int64_t base = 0;
+	uint8_t *all;
+
+	chronik_storage_close(f->s);
+	/* A version-1 options struct is still accepted. */
+	assert_int_equal(chronik_storage_options_init(&o, 1), 0);
+	assert_int_equal(o.version, 1);
+	chronik_storage_options_init(&o, CHRONIK_STORAGE_OPTIONS_VERSION);
+	o.wal_sync_mode = 0; /* slow commits: the tail fills up */
+	o.sync_segments = 0;
+	o.tail_max_bytes = cap;
+	assert_int_equal(chronik_storage_open(&f->s, f->dir, &o), 0);
+	p = part(f->s, 1 << 20, 0);
+	for (int i = 0; i < 400; i++) {
+		uint8_t *b = lt_batch(&len, 2, 0, 4000, (uint32_t)i, 5);
+
+		assert_int_equal(chronik_storage_append(&base, p, b, len, 0,
+							i < 10 ? append_from_cb
+							       : NULL, NULL),
+				 0);
+		free(b);
+		pthread_mutex_lock(&f->s->tail_mu);
+		if (f->s->tail_bytes > peak)
+			peak = f->s->tail_bytes;
+		pthread_mutex_unlock(&f->s->tail_mu);
+	}
+	assert_int_equal(chronik_storage_wait(p, base + 2, 10000), 0);
+	/* Callback appends may go over the cap by their own size. */
+	assert_true(peak <= cap + 20 * len);
+	assert_int_equal(chronik_storage_flush(f->s), 0);
+	pthread_mutex_lock(&f->s->tail_mu);
+	assert_int_equal(f->s->tail_bytes, 0);
+	pthread_mutex_unlock(&f->s->tail_mu);
+	assert_int_equal(chronik_storage_partition_offsets(&off, p), 0);
+	assert_int_equal(off.high_watermark, 2 * (400 + 10));
+	all = lt_read_all(&len, NULL, p, 0);
+	assert_int_equal(check_blob(all, len, 0, 2), 410);
+	free(all);
+	print_message("# tail peak %zu bytes with a %zu byte cap\n", peak,
+		      cap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -547,6 +763,13 @@ int main(void)
 			test_log_corrupt_segment_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_append_time, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_log_tail_cap, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_log_damage_inside_closed_segment, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_log_recovery_point,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

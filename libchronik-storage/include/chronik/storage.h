@@ -163,8 +163,9 @@ typedef void (*chronik_storage_append_cb)(chronik_storage_partition *p,
 					  int64_t base_offset, int status,
 					  void *userdata);
 
-/** Current version of chronik_storage_options. @since 0.1 */
-#define CHRONIK_STORAGE_OPTIONS_VERSION 1
+/** Current version of chronik_storage_options (version 1 lacks
+ * tail_max_bytes and is still accepted). @since 0.1 */
+#define CHRONIK_STORAGE_OPTIONS_VERSION 2
 
 /**
  * Options for chronik_storage_open(). Initialise with
@@ -198,12 +199,21 @@ typedef struct chronik_storage_options {
 	/** Sync segment files (fdatasync) before checkpointing the WAL
 	 * (default 1). 0 only for tests and benchmarks. */
 	int sync_segments;
+	/** Memory cap of the in-memory tail (batches appended but not yet
+	 * copied into a segment by the writer), in bytes, over all
+	 * partitions; 0 means 256 MiB. When it is reached,
+	 * chronik_storage_append() waits until the writer has caught up;
+	 * appends from a completion callback never wait (they may exceed
+	 * the cap), and a batch larger than the cap is taken when the tail
+	 * is empty. Options version 2. */
+	size_t tail_max_bytes;
 } chronik_storage_options;
 
 /**
  * Initialise @p opts with defaults for the given options version.
  * @param[out] opts the struct to fill.
- * @param version   CHRONIK_STORAGE_OPTIONS_VERSION.
+ * @param version   CHRONIK_STORAGE_OPTIONS_VERSION (or 1, for the
+ *                  shorter version-1 struct).
  * @return 0; CHRONIK_EARG (NULL); CHRONIK_EVERSION (unknown version).
  * Thread-safe. @since 0.1
  */
@@ -212,11 +222,13 @@ CHRONIK_STORAGE_API int chronik_storage_options_init(
 
 /**
  * Open (creating if needed) a storage directory and recover it: open the
- * WAL in dir/wal, open every partition under dir/topics (check the active
- * segment's batches by CRC and truncate a torn tail, rebuild missing or
- * inconsistent indexes), replay the WAL past its checkpoint into the
- * segments and restore the high watermarks. Progress is reported through
- * opts->log. Then the writer and cleaner threads start.
+ * WAL in dir/wal, open every partition under dir/topics (finish a
+ * compaction swap a crash cut short; check by CRC the batches after the
+ * partition's recovery point, or the whole active segment without a
+ * usable one, and truncate a torn tail; rebuild missing or inconsistent
+ * indexes), replay the WAL past its checkpoint into the segments and
+ * restore the high watermarks. Progress is reported through opts->log.
+ * Then the writer and cleaner threads start.
  *
  * Recovered partitions use the default topic configuration until
  * chronik_storage_partition_open() gives theirs.
@@ -328,7 +340,9 @@ CHRONIK_STORAGE_API int chronik_storage_partition_set_config(
  *         chronik_storage_last_error()); CHRONIK_ETOOBIG (over
  *         max.message.bytes); CHRONIK_EFAILED (the storage failed);
  *         CHRONIK_ECLOSED; -ENOMEM.
- * Thread-safe. May block while the WAL's in-memory queue is full.
+ * Thread-safe. May block while the WAL's in-memory queue is full or the
+ * in-memory tail is at chronik_storage_options::tail_max_bytes (not when
+ * called from a completion callback).
  * @since 0.1
  */
 CHRONIK_STORAGE_API int chronik_storage_append(
