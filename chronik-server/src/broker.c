@@ -33,8 +33,6 @@ typedef struct chronik_post_item {
 
 /* ---- posting work to the loop (any thread) ---------------------------- */
 
-static bool post_closed; /* guarded by post_mu of the only broker */
-
 int chronik_broker_post(chronik_broker *b, chronik_post_fn fn, void *arg)
 {
 	chronik_post_item *it = malloc(sizeof *it);
@@ -51,7 +49,7 @@ int chronik_broker_post(chronik_broker *b, chronik_post_fn fn, void *arg)
 	else
 		b->post_head = it;
 	b->post_tail = it;
-	wake = !post_closed;
+	wake = !b->post_closed;
 	uv_mutex_unlock(&b->post_mu);
 	if (wake)
 		uv_async_send(&b->post_async);
@@ -546,7 +544,7 @@ static void shutdown_finish(chronik_broker *b)
 	close_handle((uv_handle_t *)&b->sigterm);
 	close_handle((uv_handle_t *)&b->sigint);
 	uv_mutex_lock(&b->post_mu);
-	post_closed = true;
+	b->post_closed = true;
 	uv_mutex_unlock(&b->post_mu);
 	close_handle((uv_handle_t *)&b->post_async);
 }
@@ -554,9 +552,9 @@ static void shutdown_finish(chronik_broker *b)
 static void on_shutdown_tick(uv_timer_t *t)
 {
 	chronik_broker *b = t->data;
-	static unsigned int ticks;
 
-	if (chronik_net_idle(b) || ++ticks * 20 >= SHUTDOWN_GRACE_MS) {
+	if (chronik_net_idle(b) ||
+	    ++b->shutdown_ticks * 20 >= SHUTDOWN_GRACE_MS) {
 		if (!chronik_net_idle(b))
 			chronik_log_warn(b->log, "broker", "shutdown: requests "
 					 "still in flight after %d ms; closing",
@@ -612,7 +610,6 @@ int chronik_broker_open(chronik_broker *b, const chronik_config *cfg,
 	b->max_inflight = 128;
 	b->max_queued_output = 64u << 20;
 	uv_mutex_init(&b->post_mu);
-	post_closed = false;
 
 	b->metrics = NULL;
 	if (chronik_metrics_new(&b->metrics) != 0)

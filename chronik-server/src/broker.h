@@ -166,9 +166,11 @@ struct chronik_broker {
 	uv_timer_t shutdown_timer;
 	bool stopping;
 	int exit_code;
+	unsigned int shutdown_ticks;
 
 	/* Work posted from other threads. */
 	uv_mutex_t post_mu;
+	bool post_closed; /* no more uv_async_send; drained by close */
 	struct chronik_post_item *post_head, *post_tail;
 
 	/* Limits. */

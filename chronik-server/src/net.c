@@ -670,13 +670,22 @@ void chronik_net_stop_accepting(chronik_broker *b)
 /* Shutdown: stop reading everywhere and answer parked requests now. */
 void chronik_net_quiesce(chronik_broker *b)
 {
-	for (chronik_conn *c = b->conns; c; c = c->next) {
+	chronik_conn *c, *next;
+
+	for (c = b->conns; c; c = next) {
+		next = c->next;
 		if (c->reading)
 			uv_read_stop((uv_stream_t *)&c->tcp);
 		c->reading = false;
-		for (chronik_request *r = c->head; r; r = r->next)
-			if (!r->done && r->cancel)
+		/* A cancel completes its request, and the flush that follows
+		 * may free it and finished requests after it: rescan. */
+again:
+		for (chronik_request *r = c->head; r && !c->closing;
+		     r = r->next)
+			if (!r->done && r->cancel) {
 				r->cancel(r);
+				goto again;
+			}
 	}
 }
 
