@@ -364,6 +364,7 @@ static void conn_dispatch(chronik_conn *c, uint8_t *frame, size_t len)
 			if (chronik_protocol_response_new(&req->resp,
 				req->arena, req->api_key) != 0 ||
 			    chronik_api_versions_fill(req, req->resp) != 0) {
+				req->done = true;
 				chronik_net__conn_close(c, "out of memory");
 				return;
 			}
@@ -383,6 +384,7 @@ static void conn_dispatch(chronik_conn *c, uint8_t *frame, size_t len)
 				 h->max_version);
 		req->error_code = CHRONIK_PROTOCOL_ERR_UNSUPPORTED_VERSION;
 		request_account(req);
+		req->done = true; /* freed by the close */
 		chronik_net__conn_close(c, "unsupported version");
 		return;
 	}
@@ -398,6 +400,7 @@ static void conn_dispatch(chronik_conn *c, uint8_t *frame, size_t len)
 				 err.message);
 		req->error_code = CHRONIK_PROTOCOL_ERR_INVALID_REQUEST;
 		request_account(req);
+		req->done = true;
 		chronik_net__conn_close(c, "malformed request");
 		return;
 	}
