@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* chronik-server: for now only the command line and the configuration;
- * the broker itself comes with the networking work. */
+/* chronik-server: command line, configuration, then the broker
+ * (src/broker.c) on a libuv loop in this thread. */
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
+
+#include <uv.h>
+
+#include "broker.h"
 
 #include "cli.h"
 #include "config.h"
@@ -55,8 +60,17 @@ int main(int argc, char **argv)
 		return fflush(stdout) == 0 ? CHRONIK_CLI_EXIT_OK
 					   : CHRONIK_CLI_EXIT_FAILURE;
 	}
+	/* A peer closing its socket must not kill the process. */
+	signal(SIGPIPE, SIG_IGN);
+	static chronik_broker broker;
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	rc = chronik_broker_open(&broker, &cfg, &log, &loop);
+	if (rc == 0)
+		rc = chronik_broker_run(&broker);
+	chronik_broker_close(&broker);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	uv_loop_close(&loop);
 	chronik_config_free(&cfg);
-	/* TODO(server): replace with the broker (networking issue). */
-	fprintf(stderr, "chronik-server: the broker is not implemented yet\n");
-	return CHRONIK_CLI_EXIT_FAILURE;
+	return rc == 0 ? CHRONIK_CLI_EXIT_OK : CHRONIK_CLI_EXIT_FAILURE;
 }

@@ -16,6 +16,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
   libcmocka-dev g++ binutils abigail-tools
   kcat librdkafka-dev python3-kafka python3-confluent-kafka
+  nodejs npm
 )
 BENCH_PKGS=(
   zstd lz4 fio clang libclang-rt-14-dev
@@ -30,13 +31,35 @@ case "$mode" in
   *) echo "setup.sh: unknown mode '$mode' (build, test or bench)" >&2; exit 2 ;;
 esac
 
+# Test mode also needs kafkajs for the node integration test, installed
+# from tests/integration/package.json (never a lock file).
+install_node_modules() {
+  [ "$mode" = build ] && return 0
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/integration"
+  [ -f "$dir/package.json" ] || return 0
+  [ -d "$dir/node_modules/kafkajs" ] && return 0
+  command -v npm >/dev/null || return 0
+  echo "setup.sh: npm install in $dir" >&2
+  (cd "$dir" && npm install --no-package-lock --no-audit --no-fund >&2)
+}
+
 missing=()
 for p in "${want[@]}"; do
+  # Node may come from another source (nodesource's nodejs bundles npm
+  # and conflicts with Debian's npm): a working command is enough.
+  case "$p" in
+    nodejs) command -v node >/dev/null && continue ;;
+    npm) command -v npm >/dev/null && continue ;;
+  esac
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  install_node_modules
+  exit 0
+fi
 
 SUDO=
 if [ "$(id -u)" != 0 ]; then
@@ -47,3 +70,4 @@ echo "setup.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q >&2
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+install_node_modules

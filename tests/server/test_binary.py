@@ -62,9 +62,10 @@ rc, out, err = run(['start', '--bogus'])
 check('unknown flag: error + start usage, exit 2',
       rc == 2 and "unknown option '--bogus'" in err
       and 'Usage: chronik-server start' in err, err)
-rc, out, err = run(['start'], cwd=tempfile.gettempdir())
-check('start without --print-config: not implemented, exit 1',
-      rc == 1 and 'the broker is not implemented yet' in err, err)
+rc, out, err = run(['start', '--data-dir', '/proc/chronik-none/data',
+                   '--bind', '127.0.0.1:0', '--http-port', '0'])
+check('start with an unusable data dir: error, exit 1',
+      rc == 1 and 'cannot create /proc/chronik-none/data' in err, err)
 
 with tempfile.TemporaryDirectory() as tmp:
     cfg = os.path.join(tmp, 'cluster.toml')

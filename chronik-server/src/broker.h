@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The broker: the libuv event loop, Kafka connections, the request
+ * pipeline and the handler framework every Kafka API plugs into.
+ * docs/server.md describes the architecture for users and contributors.
+ *
+ * Threads
+ * - loop: one libuv loop thread runs the listener, every connection,
+ *   request decoding, every handler, response encoding and writes. All
+ *   functions here run on it unless they say otherwise.
+ * - storage: the WAL writer thread runs storage completion callbacks;
+ *   they reach the loop only through chronik_broker_post().
+ * - http: libmicrohttpd's thread serves /metrics and /admin; it reads
+ *   the metadata store (thread-safe) and atomics, never broker fields.
+ *
+ * Handler contract (see handlers/handlers.h for the table):
+ *   int handler(chronik_request *req, const void *body, void *resp);
+ * `body` is the decoded request struct of req->api_key (e.g.
+ * chronik_protocol_produce_request), `resp` the matching response struct,
+ * already initialised to schema defaults, both living in req->arena
+ * (which is freed after the response was encoded). The handler fills
+ * `resp` and returns
+ *   CHRONIK_HANDLER_DONE         respond now (encode resp),
+ *   CHRONIK_HANDLER_ASYNC        it keeps req and later calls
+ *                                chronik_request_complete(req) on the
+ *                                loop thread (after a WAL commit, a
+ *                                long-poll wake-up, ...),
+ *   CHRONIK_HANDLER_NO_RESPONSE  no response is sent (Produce acks=0),
+ *   negative                     protocol violation: the connection is
+ *                                closed.
+ * Responses leave each connection in request order whatever order
+ * handlers complete in.
+ */
+#ifndef CHRONIK_SERVER_BROKER_H
+#define CHRONIK_SERVER_BROKER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include <chronik/protocol.h>
+#include <chronik/storage.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+
+typedef struct chronik_broker chronik_broker;
+typedef struct chronik_conn chronik_conn;
+typedef struct chronik_request chronik_request;
+typedef struct chronik_topic chronik_topic;
+typedef struct chronik_fetch_waiter chronik_fetch_waiter;
+
+enum chronik_handler_result {
+	CHRONIK_HANDLER_DONE = 0,
+	CHRONIK_HANDLER_ASYNC = 1,
+	CHRONIK_HANDLER_NO_RESPONSE = 2
+};
+
+typedef int (*chronik_handler_fn)(chronik_request *req, const void *body,
+				  void *resp);
+
+/* One Kafka API served by the broker: what ApiVersions advertises. */
+typedef struct chronik_handler {
+	int16_t api_key;
+	int16_t min_version;
+	int16_t max_version;
+	chronik_handler_fn fn;
+} chronik_handler;
+
+/* One request from its frame to its encoded response. */
+struct chronik_request {
+	chronik_broker *broker;
+	/* NULL once the connection closed while the request was in flight:
+	 * the handler may still finish (its response is dropped). */
+	chronik_conn *conn;
+	chronik_protocol_request_header hdr;
+	int16_t api_key;
+	int16_t api_version;
+	/* Holds body, resp and anything the handler allocates for them;
+	 * freed with the request. */
+	chronik_protocol_arena *arena;
+	void *resp;
+	/* Kafka error code of the response as a whole, for the metrics
+	 * (handlers set the first partition/topic error they report). */
+	int16_t error_code;
+	/* Free for the handler (pending counts, waiter state, ...). */
+	void *handler_data;
+	/* Set by a handler that parks the request (long poll): called on
+	 * the loop thread when the connection closes (req->conn is then
+	 * NULL) or the broker shuts down; it must complete the request
+	 * soon (at once for a long poll). */
+	void (*cancel)(chronik_request *req);
+
+	/* --- framework-private --- */
+	uint8_t *frame;   /* the request bytes; body views point here */
+	size_t frame_len;
+	uint64_t start_ns;
+	uint8_t *out;     /* encoded response frame (size-prefixed) */
+	size_t out_len;
+	bool done;
+	bool no_response;
+	chronik_request *next; /* connection FIFO */
+	chronik_request *post_next; /* chronik_broker_post queue */
+};
+
+/* A topic as the loop thread sees it (a cache of the metadata store). */
+struct chronik_topic {
+	char *name;
+	uint8_t id[16];
+	int32_t partitions;
+	chronik_storage_topic_config cfg;
+	chronik_storage_partition **parts; /* [partitions] */
+	/* Per partition: long-polling fetches waiting for data. */
+	chronik_fetch_waiter **waiters;    /* [partitions] list heads */
+	int64_t *last_hw;                  /* [partitions] seen at wake */
+	chronik_topic *next;
+};
+
+/* A fetch registered on one partition while it long-polls. */
+struct chronik_fetch_waiter {
+	chronik_request *req;
+	chronik_fetch_waiter *next;
+	chronik_fetch_waiter **pprev;
+};
+
+typedef void (*chronik_post_fn)(void *arg);
+
+struct chronik_broker {
+	const chronik_config *cfg;
+	chronik_log *log;
+	chronik_metrics *metrics;
+	chronik_broker_metrics *bm;
+	chronik_storage *storage;
+	chronik_storage_meta *meta;
+	chronik_http *http;
+	uv_loop_t *loop;
+
+	int32_t node_id;
+	char cluster_id[64];
+	char advertised_host[CHRONIK_CONFIG_HOST_MAX];
+	int advertised_port;
+	int bound_port;
+
+	/* Handlers by API key (NULL fn: not served). */
+	chronik_handler handlers[CHRONIK_METRICS_MAX_API];
+
+	chronik_topic *topics;   /* loop thread only */
+	int32_t partition_count;
+
+	/* Connections (loop thread). */
+	uv_tcp_t listener;
+	bool listening;
+	chronik_conn *conns;
+	size_t nconns;
+	uint64_t next_conn_id;
+	uv_timer_t sweep_timer;
+	bool sweep_started;
+	uv_poll_t storage_poll;
+	uv_signal_t sigterm, sigint;
+	uv_async_t post_async;
+	uv_timer_t shutdown_timer;
+	bool stopping;
+	int exit_code;
+	unsigned int shutdown_ticks;
+
+	/* Work posted from other threads. */
+	uv_mutex_t post_mu;
+	bool post_closed; /* no more uv_async_send; drained by close */
+	struct chronik_post_item *post_head, *post_tail;
+
+	/* Limits. */
+	size_t max_request_bytes;
+	uint64_t idle_ms;
+	size_t max_inflight;       /* per connection */
+	size_t max_queued_output;  /* per connection, bytes */
+};
+
+/* ---- lifecycle (main thread, which becomes the loop thread) ---------- */
+
+/* Open metadata and storage under cfg->data_dir, recover, reopen every
+ * known partition, start HTTP, bind the Kafka listener. 0 or negative
+ * with a logged reason. */
+int chronik_broker_open(chronik_broker *b, const chronik_config *cfg,
+			chronik_log *log, uv_loop_t *loop);
+/* Run the loop until SIGTERM/SIGINT and the graceful shutdown finish. */
+int chronik_broker_run(chronik_broker *b);
+/* Close storage, meta, HTTP; free everything. */
+void chronik_broker_close(chronik_broker *b);
+
+/* ---- for handlers (loop thread) ------------------------------------- */
+
+/* Register (or replace) the handler of one API key; ApiVersions
+ * advertises exactly the registered ranges. 0 or CHRONIK_EARG. */
+int chronik_broker_register(chronik_broker *b, const chronik_handler *h);
+
+/* Finish an asynchronous request: encode req->resp and queue it. */
+void chronik_request_complete(chronik_request *req);
+/* Finish an asynchronous request without a response. */
+void chronik_request_complete_silent(chronik_request *req);
+
+/* Run fn(arg) on the loop thread soon. Any thread. 0 or -ENOMEM. */
+int chronik_broker_post(chronik_broker *b, chronik_post_fn fn, void *arg);
+
+/* Topics (loop thread). */
+chronik_topic *chronik_broker_topic_find(chronik_broker *b,
+					 const char *name, size_t len);
+chronik_topic *chronik_broker_topic_find_id(chronik_broker *b,
+					    const uint8_t id[16]);
+/* Create a topic in the metadata store and open its partitions.
+ * partitions <= 0: num.partitions. configs override topic_defaults.
+ * 0; CHRONIK_EEXIST; CHRONIK_EARG (bad name, partitions or config,
+ * *why set); other negative codes. */
+int chronik_broker_topic_create(chronik_broker *b, chronik_topic **out,
+				const char *name, int32_t partitions,
+				const chronik_storage_meta_config *configs,
+				size_t nconfigs, bool validate_only,
+				const char **why);
+/* Mark deleted in meta and forget it. 0 or CHRONIK_ENOTFOUND. */
+int chronik_broker_topic_delete(chronik_broker *b, const char *name);
+/* Kafka's topic name rule: 1..249 chars of [a-zA-Z0-9._-], not . or .. */
+bool chronik_topic_name_valid(const char *name, size_t len);
+
+/* Long polling (fetch handler): wake waiters of partitions whose high
+ * watermark moved. Called by the broker on the storage event fd. */
+void chronik_fetch_wake(chronik_broker *b);
+
+/* Monotonic clock and wall clock. */
+uint64_t chronik_now_ns(void);
+int64_t chronik_wall_ms(void);
+
+/* Copy a protocol string into the arena as a C string (NULL for null). */
+char *chronik_request_strdup(chronik_request *req,
+			     const chronik_protocol_str *s);
+
+#endif /* CHRONIK_SERVER_BROKER_H */

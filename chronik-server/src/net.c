@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Kafka connections: accept, frame reading, request dispatch, in-order
+ * responses, back-pressure, idle and partial-frame timeouts.
+ * Everything here runs on the loop thread.
+ *
+ * A connection reads size-prefixed frames. Each complete frame becomes a
+ * chronik_request appended to the connection's FIFO and handed to its
+ * handler; responses are written strictly from the FIFO's head, so a
+ * slow request (a long-polling fetch, a produce waiting for the WAL)
+ * holds back the responses behind it, as Kafka's ordering requires.
+ * Reading stops while a connection has max_inflight requests in flight
+ * or max_queued_output bytes of responses not yet written.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker.h"
+#include "handlers/handlers.h"
+#include "net.h"
+
+#define READ_BUF 65536
+
+struct chronik_conn {
+	uv_tcp_t tcp;
+	chronik_broker *b;
+	uint64_t id;
+	char peer[80];
+	int refs;          /* the handle + writes in flight */
+	bool closing;
+	bool reading;
+	/* Frame reader. */
+	uint8_t size_buf[4];
+	size_t size_got;
+	uint8_t *frame;
+	size_t frame_len, frame_got;
+	uint64_t frame_start_ns; /* 0: between frames */
+	uint64_t last_active_ns;
+	/* Requests in arrival order; responses leave from the head. */
+	chronik_request *head, *tail;
+	size_t inflight;         /* in the FIFO */
+	size_t queued_out;       /* bytes handed to uv_write, not done */
+	chronik_conn *next, **pprev;
+	uint8_t rbuf[READ_BUF];
+};
+
+typedef struct write_req {
+	uv_write_t w;
+	chronik_request *req;
+	chronik_conn *conn;
+} write_req;
+
+uint64_t chronik_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int64_t chronik_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void conn_unref(chronik_conn *c)
+{
+	if (--c->refs == 0) {
+		free(c->frame);
+		free(c);
+	}
+}
+
+static void request_free(chronik_request *req)
+{
+	if (!req)
+		return;
+	chronik_protocol_arena_free(req->arena);
+	free(req->frame);
+	free(req->out);
+	free(req);
+}
+
+static void conn_update_reading(chronik_conn *c)
+{
+	chronik_broker *b = c->b;
+	bool want = !c->closing && !b->stopping &&
+		    c->inflight < b->max_inflight &&
+		    c->queued_out < b->max_queued_output;
+
+	if (want == c->reading)
+		return;
+	if (want)
+		want = chronik_net__read_start(c) == 0;
+	else
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	c->reading = want;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	chronik_conn *c = h->data;
+	conn_unref(c);
+}
+
+/* Close a connection: stop reading, detach requests still being
+ * handled (their completion frees them), drop finished responses. */
+void chronik_net__conn_close(chronik_conn *c, const char *why)
+{
+	chronik_broker *b = c->b;
+	chronik_request *req, *next;
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	chronik_log_debug(b->log, "net", "connection %llu (%s) closed: %s",
+			  (unsigned long long)c->id, c->peer, why);
+	if (c->reading)
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	c->reading = false;
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
+	b->nconns--;
+	chronik_gauge_add(b->bm->connections, -1);
+	for (req = c->head; req; req = next) {
+		next = req->next;
+		req->next = NULL;
+		if (req->done) {
+			request_free(req);
+			continue;
+		}
+		req->conn = NULL;
+		if (req->cancel)
+			req->cancel(req);
+	}
+	c->head = c->tail = NULL;
+	c->inflight = 0;
+	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+static void on_write(uv_write_t *w, int status)
+{
+	write_req *wr = (write_req *)w;
+	chronik_conn *c = wr->conn;
+	chronik_broker *b = c->b;
+
+	c->queued_out -= wr->req->out_len;
+	if (status == 0)
+		chronik_counter_add(b->bm->bytes_sent, wr->req->out_len);
+	request_free(wr->req);
+	free(wr);
+	if (status < 0 && !c->closing)
+		chronik_net__conn_close(c, uv_strerror(status));
+	if (!c->closing)
+		conn_update_reading(c);
+	conn_unref(c);
+}
+
+/* Write every finished response at the head of the FIFO. */
+static void conn_flush(chronik_conn *c)
+{
+	while (c->head && c->head->done && !c->closing) {
+		chronik_request *req = c->head;
+		c->head = req->next;
+		if (!c->head)
+			c->tail = NULL;
+		c->inflight--;
+		req->next = NULL;
+		if (req->no_response || !req->out) {
+			request_free(req);
+			continue;
+		}
+		write_req *wr = malloc(sizeof *wr);
+		if (!wr) {
+			request_free(req);
+			chronik_net__conn_close(c, "out of memory");
+			return;
+		}
+		wr->req = req;
+		wr->conn = c;
+		uv_buf_t buf = uv_buf_init((char *)req->out,
+					   (unsigned int)req->out_len);
+		int rc = uv_write(&wr->w, (uv_stream_t *)&c->tcp, &buf, 1,
+				  on_write);
+		if (rc < 0) {
+			request_free(req);
+			free(wr);
+			chronik_net__conn_close(c, uv_strerror(rc));
+			return;
+		}
+		c->refs++;
+		c->queued_out += req->out_len;
+	}
+	if (!c->closing)
+		conn_update_reading(c);
+}
+
+static void request_account(chronik_request *req)
+{
+	chronik_broker *b = req->broker;
+	double secs = (double)(chronik_now_ns() - req->start_ns) / 1e9;
+
+	chronik_broker_metrics_request(b->bm, req->api_key, req->error_code,
+		req->error_code ? chronik_protocol_error_name(req->error_code)
+				: NULL, secs);
+}
+
+/* Encode req->resp behind a size prefix into req->out. */
+static int request_encode(chronik_request *req, int16_t version)
+{
+	chronik_protocol_response_header rh;
+	chronik_protocol_errinfo err;
+	size_t n = 0;
+	int rc;
+
+	chronik_protocol_response_header_init(&rh);
+	rh.correlation_id = req->hdr.correlation_id;
+	rc = chronik_protocol_response_frame_encode(&n, NULL, 0,
+		CHRONIK_PROTOCOL_FRAME_SIZE_PREFIX, req->api_key, version,
+		&rh, req->resp, &err);
+	if (rc == 0 || rc == CHRONIK_ETOOBIG) {
+		req->out = malloc(n ? n : 1);
+		if (!req->out)
+			return -ENOMEM;
+		rc = chronik_protocol_response_frame_encode(&req->out_len,
+			req->out, n, CHRONIK_PROTOCOL_FRAME_SIZE_PREFIX,
+			req->api_key, version, &rh, req->resp, &err);
+	}
+	if (rc != 0)
+		chronik_log_error(req->broker->log, "net",
+				  "cannot encode %s v%d response: %s",
+				  chronik_protocol_api_get(req->api_key)->name,
+				  version, err.message);
+	return rc;
+}
+
+static void request_finish(chronik_request *req, bool respond,
+			   int16_t version)
+{
+	chronik_conn *c = req->conn;
+	int rc = 0;
+
+	if (req->done)
+		return;
+	request_account(req);
+	if (respond && c && !c->closing)
+		rc = request_encode(req, version);
+	req->no_response = !respond;
+	req->done = true;
+	/* The request bytes and decoded structs are no longer needed. */
+	chronik_protocol_arena_free(req->arena);
+	req->arena = NULL;
+	req->resp = NULL;
+	free(req->frame);
+	req->frame = NULL;
+	if (!c) {
+		request_free(req);
+		return;
+	}
+	if (rc != 0) {
+		chronik_net__conn_close(c, "response encoding failed");
+		return;
+	}
+	conn_flush(c);
+}
+
+void chronik_request_complete(chronik_request *req)
+{
+	request_finish(req, true, req->api_version);
+}
+
+void chronik_request_complete_silent(chronik_request *req)
+{
+	request_finish(req, false, req->api_version);
+}
+
+char *chronik_request_strdup(chronik_request *req,
+			     const chronik_protocol_str *s)
+{
+	if (s->len < 0)
+		return NULL;
+	char *p = chronik_protocol_arena_alloc(req->arena, (size_t)s->len + 1);
+	if (!p)
+		return NULL;
+	memcpy(p, s->ptr, (size_t)s->len);
+	p[s->len] = '\0';
+	return p;
+}
+
+/* A complete frame: decode, route, run the handler. Takes the frame. */
+static void conn_dispatch(chronik_conn *c, uint8_t *frame, size_t len)
+{
+	chronik_broker *b = c->b;
+	chronik_protocol_errinfo err;
+	chronik_request *req;
+	size_t used = 0;
+	void *body = NULL;
+	int rc;
+
+	req = calloc(1, sizeof *req);
+	if (!req || chronik_protocol_arena_new(&req->arena, 0) != 0) {
+		free(req);
+		free(frame);
+		chronik_net__conn_close(c, "out of memory");
+		return;
+	}
+	req->broker = b;
+	req->conn = c;
+	req->frame = frame;
+	req->frame_len = len;
+	req->start_ns = chronik_now_ns();
+	chronik_protocol_request_header_init(&req->hdr);
+	rc = chronik_protocol_request_header_decode(&req->hdr, &used,
+		req->arena, frame, len, &err);
+	req->api_key = req->hdr.request_api_key;
+	req->api_version = req->hdr.request_api_version;
+	if (rc != 0) {
+		/* An unknown API key has no known header layout; Kafka
+		 * closes the connection too. */
+		chronik_log_info(b->log, "net", "connection %llu (%s): bad "
+				 "request header: %s; closing",
+				 (unsigned long long)c->id, c->peer,
+				 err.message);
+		if (rc == CHRONIK_EUNSUPPORTED)
+			chronik_broker_metrics_request(b->bm, req->api_key,
+				CHRONIK_PROTOCOL_ERR_INVALID_REQUEST, NULL, 0);
+		request_free(req);
+		chronik_net__conn_close(c, "bad request header");
+		return;
+	}
+	const chronik_handler *h = NULL;
+	if (req->api_key >= 0 && req->api_key < CHRONIK_METRICS_MAX_API &&
+	    b->handlers[req->api_key].fn)
+		h = &b->handlers[req->api_key];
+	if (!h) {
+		chronik_log_info(b->log, "net", "connection %llu (%s): API "
+				 "key %d is not served; closing",
+				 (unsigned long long)c->id, c->peer,
+				 req->api_key);
+		chronik_broker_metrics_request(b->bm, req->api_key,
+			CHRONIK_PROTOCOL_ERR_INVALID_REQUEST, NULL, 0);
+		request_free(req);
+		chronik_net__conn_close(c, "API not served");
+		return;
+	}
+	/* Queue it now so its response keeps its place in the order. */
+	if (c->tail)
+		c->tail->next = req;
+	else
+		c->head = req;
+	c->tail = req;
+	c->inflight++;
+
+	if (req->api_version < h->min_version ||
+	    req->api_version > h->max_version) {
+		if (req->api_key == CHRONIK_PROTOCOL_API_API_VERSIONS) {
+			/* KIP-511: answer a too-new ApiVersions with a v0
+			 * body carrying UNSUPPORTED_VERSION and our ranges,
+			 * so the client can retry with a version we know. */
+			if (chronik_protocol_response_new(&req->resp,
+				req->arena, req->api_key) != 0 ||
+			    chronik_api_versions_fill(req, req->resp) != 0) {
+				req->done = true;
+				chronik_net__conn_close(c, "out of memory");
+				return;
+			}
+			((chronik_protocol_api_versions_response *)
+				req->resp)->error_code =
+				CHRONIK_PROTOCOL_ERR_UNSUPPORTED_VERSION;
+			req->error_code =
+				CHRONIK_PROTOCOL_ERR_UNSUPPORTED_VERSION;
+			request_finish(req, true, 0);
+			return;
+		}
+		chronik_log_info(b->log, "net", "connection %llu (%s): %s v%d "
+				 "is not supported (%d-%d); closing",
+				 (unsigned long long)c->id, c->peer,
+				 chronik_protocol_api_get(req->api_key)->name,
+				 req->api_version, h->min_version,
+				 h->max_version);
+		req->error_code = CHRONIK_PROTOCOL_ERR_UNSUPPORTED_VERSION;
+		request_account(req);
+		req->done = true; /* freed by the close */
+		chronik_net__conn_close(c, "unsupported version");
+		return;
+	}
+	rc = chronik_protocol_request_decode(&body, req->arena, req->api_key,
+		req->api_version, frame + used, len - used, &err);
+	if (rc == 0)
+		rc = chronik_protocol_response_new(&req->resp, req->arena,
+						   req->api_key);
+	if (rc != 0) {
+		chronik_log_info(b->log, "net", "connection %llu (%s): bad "
+				 "request: %s; closing",
+				 (unsigned long long)c->id, c->peer,
+				 err.message);
+		req->error_code = CHRONIK_PROTOCOL_ERR_INVALID_REQUEST;
+		request_account(req);
+		req->done = true;
+		chronik_net__conn_close(c, "malformed request");
+		return;
+	}
+	rc = h->fn(req, body, req->resp);
+	switch (rc) {
+	case CHRONIK_HANDLER_DONE:
+		chronik_request_complete(req);
+		break;
+	case CHRONIK_HANDLER_NO_RESPONSE:
+		chronik_request_complete_silent(req);
+		break;
+	case CHRONIK_HANDLER_ASYNC:
+		break;
+	default:
+		chronik_log_info(b->log, "net", "connection %llu (%s): %s "
+				 "handler failed (%s); closing",
+				 (unsigned long long)c->id, c->peer,
+				 chronik_protocol_api_get(req->api_key)->name,
+				 chronik_strerror(rc));
+		request_account(req);
+		req->done = true;
+		chronik_net__conn_close(c, "handler error");
+		break;
+	}
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	chronik_conn *c = h->data;
+	(void)suggested;
+	/* Inside a big frame, read straight into it (no copy). */
+	if (c->frame && c->frame_len - c->frame_got >= READ_BUF) {
+		*buf = uv_buf_init((char *)c->frame + c->frame_got,
+				   (unsigned int)(c->frame_len -
+						  c->frame_got));
+		return;
+	}
+	*buf = uv_buf_init((char *)c->rbuf, READ_BUF);
+}
+
+/* Consume bytes read into rbuf: frame sizes, frame bodies, dispatch. */
+static void conn_consume(chronik_conn *c, const uint8_t *p, size_t n)
+{
+	chronik_broker *b = c->b;
+
+	while (n > 0 && !c->closing) {
+		if (!c->frame) {
+			size_t take = 4 - c->size_got;
+			if (take > n)
+				take = n;
+			if (c->size_got == 0)
+				c->frame_start_ns = chronik_now_ns();
+			memcpy(c->size_buf + c->size_got, p, take);
+			c->size_got += take;
+			p += take;
+			n -= take;
+			if (c->size_got < 4)
+				return;
+			size_t size = 0;
+			int rc = chronik_protocol_frame_size(&size, c->size_buf,
+				4, b->max_request_bytes);
+			if (rc != 0 || size == 0) {
+				chronik_log_info(b->log, "net", "connection "
+					"%llu (%s): request size %s; closing",
+					(unsigned long long)c->id, c->peer,
+					rc == CHRONIK_ETOOBIG ?
+					"over socket.request.max.bytes" :
+					"invalid");
+				chronik_net__conn_close(c, "bad frame size");
+				return;
+			}
+			c->frame = malloc(size);
+			if (!c->frame) {
+				chronik_net__conn_close(c, "out of memory");
+				return;
+			}
+			c->frame_len = size;
+			c->frame_got = 0;
+		}
+		size_t take = c->frame_len - c->frame_got;
+		if (take > n)
+			take = n;
+		memcpy(c->frame + c->frame_got, p, take);
+		c->frame_got += take;
+		p += take;
+		n -= take;
+		if (c->frame_got == c->frame_len) {
+			uint8_t *f = c->frame;
+			size_t len = c->frame_len;
+			c->frame = NULL;
+			c->size_got = 0;
+			c->frame_start_ns = 0;
+			conn_dispatch(c, f, len);
+		}
+	}
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	chronik_conn *c = s->data;
+	chronik_broker *b = c->b;
+
+	if (nread < 0) {
+		chronik_net__conn_close(c, nread == UV_EOF ? "peer closed" :
+					uv_strerror((int)nread));
+		return;
+	}
+	if (nread == 0)
+		return;
+	chronik_counter_add(b->bm->bytes_received, (uint64_t)nread);
+	c->last_active_ns = chronik_now_ns();
+	if (c->frame && (uint8_t *)buf->base == c->frame + c->frame_got) {
+		c->frame_got += (size_t)nread;
+		if (c->frame_got == c->frame_len) {
+			uint8_t *f = c->frame;
+			size_t len = c->frame_len;
+			c->frame = NULL;
+			c->size_got = 0;
+			c->frame_start_ns = 0;
+			conn_dispatch(c, f, len);
+		}
+	} else {
+		conn_consume(c, (const uint8_t *)buf->base, (size_t)nread);
+	}
+	if (!c->closing)
+		conn_update_reading(c);
+}
+
+int chronik_net__read_start(chronik_conn *c)
+{
+	return uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	chronik_broker *b = server->data;
+	chronik_conn *c;
+
+	if (status < 0) {
+		chronik_log_warn(b->log, "net", "accept: %s",
+				 uv_strerror(status));
+		return;
+	}
+	c = calloc(1, sizeof *c);
+	if (!c)
+		return;
+	c->b = b;
+	c->refs = 1;
+	uv_tcp_init(b->loop, &c->tcp);
+	c->tcp.data = c;
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+		uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	c->id = ++b->next_conn_id;
+	struct sockaddr_storage ss;
+	int sl = sizeof ss;
+	strcpy(c->peer, "?");
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+		char host[64] = "";
+		int port = 0;
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+			uv_ip6_name(a, host, sizeof host);
+			port = ntohs(a->sin6_port);
+		} else {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+			uv_ip4_name(a, host, sizeof host);
+			port = ntohs(a->sin_port);
+		}
+		snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
+	}
+	c->last_active_ns = chronik_now_ns();
+	c->next = b->conns;
+	if (b->conns)
+		b->conns->pprev = &c->next;
+	c->pprev = &b->conns;
+	b->conns = c;
+	b->nconns++;
+	chronik_gauge_add(b->bm->connections, 1);
+	chronik_counter_add(b->bm->connections_accepted, 1);
+	chronik_log_debug(b->log, "net", "connection %llu from %s",
+			  (unsigned long long)c->id, c->peer);
+	conn_update_reading(c);
+}
+
+/* Idle connections and stalled partial frames (slowloris). */
+static void on_sweep(uv_timer_t *t)
+{
+	chronik_broker *b = t->data;
+	uint64_t now = chronik_now_ns();
+	uint64_t limit = b->idle_ms * 1000000u;
+	chronik_conn *c, *next;
+
+	for (c = b->conns; c; c = next) {
+		next = c->next;
+		if (c->frame_start_ns && now - c->frame_start_ns > limit)
+			chronik_net__conn_close(c, "partial request timed out");
+		else if (!c->head && c->queued_out == 0 &&
+			 now - c->last_active_ns > limit)
+			chronik_net__conn_close(c, "idle");
+	}
+}
+
+int chronik_net_listen(chronik_broker *b)
+{
+	const chronik_config_addr *a = &b->cfg->bind_kafka;
+	struct sockaddr_storage ss;
+	int rc;
+
+	if (uv_ip4_addr(a->host, a->port, (struct sockaddr_in *)&ss) != 0 &&
+	    uv_ip6_addr(a->host, a->port, (struct sockaddr_in6 *)&ss) != 0) {
+		/* A host name: resolve it synchronously at start-up. */
+		uv_getaddrinfo_t gai;
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+		rc = uv_getaddrinfo(b->loop, &gai, NULL, a->host, NULL, &hints);
+		if (rc != 0) {
+			chronik_log_error(b->log, "net", "cannot resolve %s: %s",
+					  a->host, uv_strerror(rc));
+			return rc;
+		}
+		memcpy(&ss, gai.addrinfo->ai_addr, gai.addrinfo->ai_addrlen);
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port =
+				htons((uint16_t)a->port);
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port =
+				htons((uint16_t)a->port);
+		uv_freeaddrinfo(gai.addrinfo);
+	}
+	uv_tcp_init(b->loop, &b->listener);
+	b->listener.data = b;
+	rc = uv_tcp_bind(&b->listener, (struct sockaddr *)&ss, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&b->listener, 1024,
+			       on_connection);
+	if (rc != 0) {
+		chronik_log_error(b->log, "net", "cannot listen on %s:%d: %s",
+				  a->host, a->port, uv_strerror(rc));
+		uv_close((uv_handle_t *)&b->listener, NULL);
+		return rc;
+	}
+	int sl = sizeof ss;
+	uv_tcp_getsockname(&b->listener, (struct sockaddr *)&ss, &sl);
+	b->bound_port = ntohs(ss.ss_family == AF_INET6 ?
+			      ((struct sockaddr_in6 *)&ss)->sin6_port :
+			      ((struct sockaddr_in *)&ss)->sin_port);
+	b->listening = true;
+	uint64_t every = b->idle_ms / 4;
+	if (every > 1000)
+		every = 1000;
+	if (every < 10)
+		every = 10;
+	uv_timer_init(b->loop, &b->sweep_timer);
+	b->sweep_timer.data = b;
+	uv_timer_start(&b->sweep_timer, on_sweep, every, every);
+	b->sweep_started = true;
+	return 0;
+}
+
+void chronik_net_stop_accepting(chronik_broker *b)
+{
+	if (b->listening) {
+		uv_close((uv_handle_t *)&b->listener, NULL);
+		b->listening = false;
+	}
+}
+
+/* Shutdown: stop reading everywhere and answer parked requests now. */
+void chronik_net_quiesce(chronik_broker *b)
+{
+	chronik_conn *c, *next;
+
+	for (c = b->conns; c; c = next) {
+		next = c->next;
+		if (c->reading)
+			uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = false;
+		/* A cancel completes its request, and the flush that follows
+		 * may free it and finished requests after it: rescan. */
+again:
+		for (chronik_request *r = c->head; r && !c->closing;
+		     r = r->next)
+			if (!r->done && r->cancel) {
+				r->cancel(r);
+				goto again;
+			}
+	}
+}
+
+/* True once no connection has requests or output pending. */
+bool chronik_net_idle(chronik_broker *b)
+{
+	for (chronik_conn *c = b->conns; c; c = c->next)
+		if (c->head || c->queued_out)
+			return false;
+	return true;
+}
+
+void chronik_net_close_all(chronik_broker *b)
+{
+	while (b->conns)
+		chronik_net__conn_close(b->conns, "shutdown");
+	if (b->sweep_started) {
+		uv_close((uv_handle_t *)&b->sweep_timer, NULL);
+		b->sweep_started = false;
+	}
+}
