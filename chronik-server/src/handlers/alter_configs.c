@@ -23,6 +23,8 @@
 
 enum { OP_SET = 0, OP_DELETE = 1, OP_APPEND = 2, OP_SUBTRACT = 3 };
 
+#define ERR_UNKNOWN CHRONIK_PROTOCOL_ERR_UNKNOWN_SERVER_ERROR
+
 /* One requested change, whichever API it came from. */
 typedef struct change {
 	chronik_protocol_str name;
@@ -208,8 +210,7 @@ static outcome alter_topic(chronik_request *req, chronik_protocol_str name,
 			val = (char *)list_edit(req, base, val,
 						ch[i].op == OP_APPEND);
 			if (!val)
-				return err(req,
-					   CHRONIK_PROTOCOL_ERR_UNKNOWN_SERVER_ERROR,
+				return err(req, ERR_UNKNOWN,
 					   "out of memory");
 			break;
 		}

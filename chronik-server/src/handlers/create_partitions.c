@@ -15,7 +15,11 @@ typedef chronik_protocol_create_partitions_response_create_partitions_topic_resu
 typedef chronik_protocol_create_partitions_request_create_partitions_topic
 	cp_topic;
 
+typedef chronik_protocol_create_partitions_request_create_partitions_assignment
+	cp_assignment;
+
 #define MAX_PARTITIONS 100000
+#define BAD_ASSIGNMENT CHRONIK_PROTOCOL_ERR_INVALID_REPLICA_ASSIGNMENT
 
 static void fail(chronik_request *req, cp_result *res, int16_t code,
 		 chronik_protocol_str msg)
@@ -62,8 +66,7 @@ static void grow_one(chronik_request *req, bool validate_only,
 	add = ct->count - t->partitions;
 	if (ct->assignments_count >= 0) {
 		if (ct->assignments_count != add) {
-			fail(req, res,
-			     CHRONIK_PROTOCOL_ERR_INVALID_REPLICA_ASSIGNMENT,
+			fail(req, res, BAD_ASSIGNMENT,
 			     admin_fmt(req, "Attempted to add %d additional "
 				       "partition(s), but only %d assignment(s)"
 				       " were specified.", add,
@@ -71,11 +74,9 @@ static void grow_one(chronik_request *req, bool validate_only,
 			return;
 		}
 		for (int32_t i = 0; i < add; i++) {
-			const chronik_protocol_create_partitions_request_create_partitions_assignment
-				*a = &ct->assignments[i];
+			const cp_assignment *a = &ct->assignments[i];
 			if (a->broker_ids_count != 1) {
-				fail(req, res,
-				     CHRONIK_PROTOCOL_ERR_INVALID_REPLICA_ASSIGNMENT,
+				fail(req, res, BAD_ASSIGNMENT,
 				     admin_fmt(req, "The manual partition "
 					       "assignment of partition %d "
 					       "needs exactly 1 replica (the "
@@ -84,8 +85,7 @@ static void grow_one(chronik_request *req, bool validate_only,
 				return;
 			}
 			if (a->broker_ids[0] != b->node_id) {
-				fail(req, res,
-				     CHRONIK_PROTOCOL_ERR_INVALID_REPLICA_ASSIGNMENT,
+				fail(req, res, BAD_ASSIGNMENT,
 				     admin_fmt(req, "The manual partition "
 					       "assignment includes broker %d,"
 					       " but no such broker is "

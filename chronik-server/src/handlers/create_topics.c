@@ -23,6 +23,7 @@ typedef chronik_protocol_create_topics_request_creatable_replica_assignment
 	replica_assignment;
 
 #define MAX_PARTITIONS 100000
+#define BAD_ASSIGNMENT CHRONIK_PROTOCOL_ERR_INVALID_REPLICA_ASSIGNMENT
 
 static void fail(chronik_request *req, topic_result *res, int16_t code,
 		 const char *msg)
@@ -73,19 +74,19 @@ static int16_t check_assignments(chronik_request *req,
 		    seen[a->partition_index]) {
 			*why = "Partitions should be a consecutive 0-based "
 			       "integer sequence";
-			return CHRONIK_PROTOCOL_ERR_INVALID_REPLICA_ASSIGNMENT;
+			return BAD_ASSIGNMENT;
 		}
 		seen[a->partition_index] = true;
 		if (a->broker_ids_count <= 0) {
 			*why = admin_fmt(req, "The manual partition assignment "
 				"includes an empty replica list for partition "
 				"%d.", a->partition_index).ptr;
-			return CHRONIK_PROTOCOL_ERR_INVALID_REPLICA_ASSIGNMENT;
+			return BAD_ASSIGNMENT;
 		}
 		if (rf >= 0 && a->broker_ids_count != rf) {
 			*why = "All partitions should have the same number "
 			       "of replicas";
-			return CHRONIK_PROTOCOL_ERR_INVALID_REPLICA_ASSIGNMENT;
+			return BAD_ASSIGNMENT;
 		}
 		rf = a->broker_ids_count;
 		for (int32_t k = 0; k < a->broker_ids_count; k++) {
@@ -95,14 +96,14 @@ static int16_t check_assignments(chronik_request *req,
 						"partition assignment includes "
 						"the broker %d more than once.",
 						a->broker_ids[k]).ptr;
-					return CHRONIK_PROTOCOL_ERR_INVALID_REPLICA_ASSIGNMENT;
+					return BAD_ASSIGNMENT;
 				}
 			if (a->broker_ids[k] != req->broker->node_id) {
 				*why = admin_fmt(req, "The manual partition "
 					"assignment includes broker %d, but no "
 					"such broker is registered.",
 					a->broker_ids[k]).ptr;
-				return CHRONIK_PROTOCOL_ERR_INVALID_REPLICA_ASSIGNMENT;
+				return BAD_ASSIGNMENT;
 			}
 		}
 	}
@@ -239,7 +240,8 @@ static void create_one(chronik_request *req,
 		cfgs = chronik_protocol_arena_alloc(req->arena,
 			(size_t)ct->configs_count * sizeof *cfgs);
 		if (!cfgs) {
-			fail(req, res, CHRONIK_PROTOCOL_ERR_UNKNOWN_SERVER_ERROR,
+			fail(req, res,
+			     CHRONIK_PROTOCOL_ERR_UNKNOWN_SERVER_ERROR,
 			     "out of memory");
 			return;
 		}
@@ -249,7 +251,8 @@ static void create_one(chronik_request *req,
 			cfgs[i].value = chronik_request_strdup(req,
 				&ct->configs[i].value);
 			if (!cfgs[i].key) {
-				fail(req, res, CHRONIK_PROTOCOL_ERR_INVALID_CONFIG,
+				fail(req, res,
+				     CHRONIK_PROTOCOL_ERR_INVALID_CONFIG,
 				     "Null config name");
 				return;
 			}

@@ -15,10 +15,11 @@ typedef chronik_protocol_delete_records_response_delete_records_partition_result
 	dr_part;
 typedef chronik_protocol_delete_records_response_delete_records_topic_result
 	dr_topic;
+typedef chronik_protocol_delete_records_request_delete_records_partition
+	dr_req_part;
 
 static void delete_part(chronik_request *req, chronik_topic *t,
-			const chronik_protocol_delete_records_request_delete_records_partition
-				*rp,
+			const dr_req_part *rp,
 			dr_part *out)
 {
 	chronik_storage_offsets o;

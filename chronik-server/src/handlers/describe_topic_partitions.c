@@ -123,7 +123,8 @@ int chronik_handle_describe_topic_partitions(chronik_request *req,
 	for (int32_t i = 0; i < n; i++) {
 		chronik_protocol_str nm = names[i];
 		int32_t from = 0;
-		if (!cursor_missing && cur && str_cmp(&nm, &cur->topic_name) < 0)
+		if (!cursor_missing && cur &&
+		    str_cmp(&nm, &cur->topic_name) < 0)
 			continue;
 		if (!cursor_missing && remaining == 0) {
 			resp->next_cursor = chronik_protocol_arena_alloc(
