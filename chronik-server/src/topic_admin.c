@@ -124,9 +124,11 @@ void chronik_topic_admin_discard(chronik_broker *b,
 					 "%d: cannot discard its records: %s",
 					 p, chronik_strerror(rc));
 	}
-	/* Checkpoint the WAL past the topic's records, so no replay brings
-	 * them back after the directories are removed at the next start.
-	 * TODO(broker): blocks the loop for a segment sync. */
+}
+
+void chronik_topic_admin_checkpoint(chronik_broker *b)
+{
+	/* TODO(broker): blocks the loop for a segment sync. */
 	int rc = chronik_storage_flush(b->storage);
 	if (rc != 0)
 		chronik_log_warn(b->log, "admin", "flush after topic deletion:"

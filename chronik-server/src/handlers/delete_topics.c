@@ -98,6 +98,7 @@ int chronik_handle_delete_topics(chronik_request *req, const void *body,
 	chronik_protocol_delete_topics_response *resp = resp_;
 	bool v6 = req->api_version >= 6;
 	int32_t n = v6 ? r->topics_count : r->topic_names_count;
+	bool deleted = false;
 
 	if (n < 0)
 		n = 0;
@@ -128,6 +129,9 @@ int chronik_handle_delete_topics(chronik_request *req, const void *body,
 		}
 		if (res->error_code && !req->error_code)
 			req->error_code = res->error_code;
+		deleted = deleted || !res->error_code;
 	}
+	if (deleted)
+		chronik_topic_admin_checkpoint(req->broker);
 	return CHRONIK_HANDLER_DONE;
 }
