@@ -19,10 +19,11 @@ typedef chronik_protocol_describe_log_dirs_response_describe_log_dirs_topic
 typedef chronik_protocol_describe_log_dirs_response_describe_log_dirs_partition
 	ld_part;
 
+/* want == NULL and nwant < 0: every partition. */
 static int fill_topic(chronik_request *req, chronik_topic *t,
 		      const int32_t *want, int32_t nwant, ld_topic *out)
 {
-	int32_t n = want ? nwant : t->partitions;
+	int32_t n = nwant < 0 ? t->partitions : nwant;
 
 	chronik_protocol_describe_log_dirs_response_describe_log_dirs_topic_init(
 		out);
@@ -33,7 +34,7 @@ static int fill_topic(chronik_request *req, chronik_topic *t,
 		return CHRONIK_ENOMEM;
 	out->partitions_count = 0;
 	for (int32_t i = 0; i < n; i++) {
-		int32_t p = want ? want[i] : i;
+		int32_t p = nwant < 0 ? i : want[i];
 		chronik_storage_offsets o;
 		if (p < 0 || p >= t->partitions)
 			continue;
@@ -92,7 +93,7 @@ int chronik_handle_describe_log_dirs(chronik_request *req, const void *body,
 	res->topics_count = 0;
 	if (r->topics_count < 0) {
 		for (chronik_topic *t = b->topics; t; t = t->next)
-			if (fill_topic(req, t, NULL, 0,
+			if (fill_topic(req, t, NULL, -1,
 				       &res->topics[res->topics_count++]) != 0)
 				return CHRONIK_ENOMEM;
 		return CHRONIK_HANDLER_DONE;
