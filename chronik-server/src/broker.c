@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "handlers/handlers.h"
 #include "net.h"
+#include "topic_admin.h"
 
 typedef struct chronik_post_item {
 	chronik_post_fn fn;
@@ -678,6 +679,9 @@ int chronik_broker_open(chronik_broker *b, const chronik_config *cfg,
 		chronik_storage_meta_free(merr);
 		return rc;
 	}
+
+	/* Deleted topics' directories go before the storage opens them. */
+	chronik_topic_admin_purge_deleted(b);
 
 	chronik_storage_options so;
 	chronik_storage_options_init(&so, CHRONIK_STORAGE_OPTIONS_VERSION);

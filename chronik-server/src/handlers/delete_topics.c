@@ -1,52 +1,94 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* DeleteTopics by name (v0-5) or name/id (v6). Loop thread. */
+/*
+ * DeleteTopics by name (v0-5) or by name or id (v6): UNKNOWN_TOPIC_OR_
+ * PARTITION / UNKNOWN_TOPIC_ID, INVALID_REQUEST for a name and an id
+ * together or a topic named twice; messages from v5. The topic is marked
+ * deleted in the metadata store and dropped from the cache; its data is
+ * cut off at once and its directories are removed at the next start
+ * (topic_admin.h explains why). Loop thread.
+ */
+#include <stdlib.h>
 #include <string.h>
 
-#include "handlers.h"
+#include "../topic_admin.h"
+#include "admin_util.h"
 
 typedef chronik_protocol_delete_topics_response_deletable_topic_result
 	del_result;
+
+static const uint8_t zero_id[16];
+
+static void fail(chronik_request *req, del_result *res, int16_t code,
+		 const char *msg)
+{
+	res->error_code = code;
+	if (req->api_version >= 5)
+		res->error_message = admin_str(admin_dup(req, msg));
+}
 
 static void delete_one(chronik_request *req, chronik_protocol_str name,
 		       const uint8_t *id, del_result *res)
 {
 	chronik_broker *b = req->broker;
 	chronik_topic *t = NULL;
+	bool by_id = name.len < 0;
 
-	if (name.len >= 0)
-		t = chronik_broker_topic_find(b, name.ptr, (size_t)name.len);
-	else if (id)
-		t = chronik_broker_topic_find_id(b, id);
 	res->name = name;
-	if (id)
+	if (id && by_id)
 		memcpy(res->topic_id.bytes, id, 16);
-	if (!t) {
-		res->error_code = name.len < 0 && id ?
-			CHRONIK_PROTOCOL_ERR_UNKNOWN_TOPIC_ID :
-			CHRONIK_PROTOCOL_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+	if (!by_id && id && memcmp(id, zero_id, 16) != 0) {
+		fail(req, res, CHRONIK_PROTOCOL_ERR_INVALID_REQUEST,
+		     "You may not specify both topic name and topic id.");
 		return;
 	}
+	if (!by_id)
+		t = chronik_broker_topic_find(b, name.ptr, (size_t)name.len);
+	else if (id && memcmp(id, zero_id, 16) != 0)
+		t = chronik_broker_topic_find_id(b, id);
+	if (!t) {
+		if (by_id)
+			fail(req, res, CHRONIK_PROTOCOL_ERR_UNKNOWN_TOPIC_ID,
+			     "This server does not host this topic ID.");
+		else
+			fail(req, res,
+			     CHRONIK_PROTOCOL_ERR_UNKNOWN_TOPIC_OR_PARTITION,
+			     "This server does not host this topic-partition.");
+		return;
+	}
+	/* The topic is freed by the delete: keep what the response and the
+	 * data removal need. */
+	const char *cname = admin_dup(req, t->name);
+	int32_t nparts = t->partitions;
+	chronik_storage_partition **parts = chronik_protocol_arena_alloc(
+		req->arena, (size_t)nparts * sizeof *parts);
+	if (!cname || !parts) {
+		fail(req, res, CHRONIK_PROTOCOL_ERR_UNKNOWN_SERVER_ERROR,
+		     "out of memory");
+		return;
+	}
+	memcpy(parts, t->parts, (size_t)nparts * sizeof *parts);
 	if (req->api_version >= 6) {
-		/* The name is known now; the topic is freed below. */
-		char *n = chronik_protocol_arena_alloc(req->arena,
-						       strlen(t->name) + 1);
-		if (n) {
-			strcpy(n, t->name);
-			res->name.ptr = n;
-			res->name.len = (int32_t)strlen(n);
-		}
+		res->name = admin_str(cname);
 		memcpy(res->topic_id.bytes, t->id, 16);
 	}
-	char *cname = chronik_protocol_arena_alloc(req->arena,
-						   strlen(t->name) + 1);
-	if (!cname) {
-		res->error_code = CHRONIK_PROTOCOL_ERR_UNKNOWN_SERVER_ERROR;
+	int rc = chronik_broker_topic_delete(b, cname);
+	if (rc != 0) {
+		fail(req, res, CHRONIK_PROTOCOL_ERR_KAFKA_STORAGE_ERROR,
+		     chronik_strerror(rc));
 		return;
 	}
-	strcpy(cname, t->name);
-	int rc = chronik_broker_topic_delete(b, cname);
-	if (rc != 0)
-		res->error_code = CHRONIK_PROTOCOL_ERR_KAFKA_STORAGE_ERROR;
+	chronik_topic_admin_discard(b, parts, nparts);
+}
+
+static bool same_entry(const chronik_protocol_delete_topics_request *r,
+		       bool v6, int32_t i, int32_t j)
+{
+	if (!v6)
+		return admin_str_eq(r->topic_names[i], r->topic_names[j]);
+	if (r->topics[i].name.len >= 0 || r->topics[j].name.len >= 0)
+		return admin_str_eq(r->topics[i].name, r->topics[j].name);
+	return memcmp(r->topics[i].topic_id.bytes, r->topics[j].topic_id.bytes,
+		      16) == 0;
 }
 
 int chronik_handle_delete_topics(chronik_request *req, const void *body,
@@ -56,6 +98,7 @@ int chronik_handle_delete_topics(chronik_request *req, const void *body,
 	chronik_protocol_delete_topics_response *resp = resp_;
 	bool v6 = req->api_version >= 6;
 	int32_t n = v6 ? r->topics_count : r->topic_names_count;
+	bool deleted = false;
 
 	if (n < 0)
 		n = 0;
@@ -68,13 +111,27 @@ int chronik_handle_delete_topics(chronik_request *req, const void *body,
 		del_result *res = &resp->responses[i];
 		chronik_protocol_delete_topics_response_deletable_topic_result_init(
 			res);
-		if (v6)
+		bool dup = false;
+		for (int32_t j = 0; j < n && !dup; j++)
+			dup = j != i && same_entry(r, v6, i, j);
+		if (dup) {
+			res->name = v6 ? r->topics[i].name : r->topic_names[i];
+			if (v6)
+				memcpy(res->topic_id.bytes,
+				       r->topics[i].topic_id.bytes, 16);
+			fail(req, res, CHRONIK_PROTOCOL_ERR_INVALID_REQUEST,
+			     "Duplicate topic in request.");
+		} else if (v6) {
 			delete_one(req, r->topics[i].name,
 				   r->topics[i].topic_id.bytes, res);
-		else
+		} else {
 			delete_one(req, r->topic_names[i], NULL, res);
+		}
 		if (res->error_code && !req->error_code)
 			req->error_code = res->error_code;
+		deleted = deleted || !res->error_code;
 	}
+	if (deleted)
+		chronik_topic_admin_checkpoint(req->broker);
 	return CHRONIK_HANDLER_DONE;
 }

@@ -46,6 +46,31 @@ int chronik_handle_create_topics(chronik_request *req, const void *body,
 /* delete_topics.c */
 int chronik_handle_delete_topics(chronik_request *req, const void *body,
 				 void *resp);
+/* create_partitions.c */
+int chronik_handle_create_partitions(chronik_request *req, const void *body,
+				     void *resp);
+/* delete_records.c */
+int chronik_handle_delete_records(chronik_request *req, const void *body,
+				  void *resp);
+/* describe_configs.c */
+int chronik_handle_describe_configs(chronik_request *req, const void *body,
+				    void *resp);
+/* Whether `name` is a broker config DescribeConfigs reports. */
+bool chronik_admin_broker_config_known(const char *name);
+/* alter_configs.c */
+int chronik_handle_alter_configs(chronik_request *req, const void *body,
+				 void *resp);
+int chronik_handle_incremental_alter_configs(chronik_request *req,
+					     const void *body, void *resp);
+/* describe_cluster.c */
+int chronik_handle_describe_cluster(chronik_request *req, const void *body,
+				    void *resp);
+/* describe_log_dirs.c */
+int chronik_handle_describe_log_dirs(chronik_request *req, const void *body,
+				     void *resp);
+/* describe_topic_partitions.c */
+int chronik_handle_describe_topic_partitions(chronik_request *req,
+					     const void *body, void *resp);
 
 /* Map a chronik error code to a Kafka error code (handlers share it). */
 int16_t chronik_kafka_error_from(int rc);

@@ -17,6 +17,22 @@ const chronik_handler chronik_handler_table[] = {
 	  chronik_handle_create_topics },
 	{ CHRONIK_PROTOCOL_API_DELETE_TOPICS, 0, 6,
 	  chronik_handle_delete_topics },
+	{ CHRONIK_PROTOCOL_API_DELETE_RECORDS, 0, 2,
+	  chronik_handle_delete_records },
+	{ CHRONIK_PROTOCOL_API_DESCRIBE_CONFIGS, 0, 4,
+	  chronik_handle_describe_configs },
+	{ CHRONIK_PROTOCOL_API_ALTER_CONFIGS, 0, 2,
+	  chronik_handle_alter_configs },
+	{ CHRONIK_PROTOCOL_API_DESCRIBE_LOG_DIRS, 0, 4,
+	  chronik_handle_describe_log_dirs },
+	{ CHRONIK_PROTOCOL_API_CREATE_PARTITIONS, 0, 3,
+	  chronik_handle_create_partitions },
+	{ CHRONIK_PROTOCOL_API_INCREMENTAL_ALTER_CONFIGS, 0, 1,
+	  chronik_handle_incremental_alter_configs },
+	{ CHRONIK_PROTOCOL_API_DESCRIBE_CLUSTER, 0, 1,
+	  chronik_handle_describe_cluster },
+	{ CHRONIK_PROTOCOL_API_DESCRIBE_TOPIC_PARTITIONS, 0, 0,
+	  chronik_handle_describe_topic_partitions },
 };
 
 const size_t chronik_handler_table_len =
