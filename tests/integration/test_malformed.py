@@ -99,9 +99,15 @@ with Server(sys.argv[1], toml='"connections.max.idle.ms" = %d\n'
     r = api_versions_v0(c, 7)
     err, ranges = parse_api_versions_v0(r[1])
     check('ApiVersions v0 answered', r[0] == 7 and err == 0)
-    check('ApiVersions advertises exactly the served ranges',
-          ranges == {0: (3, 11), 1: (4, 17), 2: (0, 9), 3: (0, 12),
-                     18: (0, 4), 19: (0, 7), 20: (0, 6)}, ranges)
+    # The core APIs at exactly the served ranges; APIs that other handler
+    # files add (admin, groups, idempotence) must at least be well formed.
+    core = {0: (3, 11), 1: (4, 17), 2: (0, 9), 3: (0, 12),
+            18: (0, 4), 19: (0, 7), 20: (0, 6)}
+    check('ApiVersions advertises the core APIs at their served ranges',
+          all(ranges.get(k) == v for k, v in core.items()), ranges)
+    check('ApiVersions ranges well formed',
+          all(0 <= k <= 87 and 0 <= lo <= hi
+              for k, (lo, hi) in ranges.items()), ranges)
     # Pipelining: 50 requests in one write, answers in order.
     c.sendall(b''.join(frame(header(18, 0, 100 + i)) for i in range(50)))
     order = [read_response(c)[0] for _ in range(50)]
