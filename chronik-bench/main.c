@@ -418,65 +418,60 @@ static int lookup_topic(kc_sync *k, bench *b)
 	return -1;
 }
 
-/* ListOffsets for every partition: earliest (-2) or latest (-1). */
-static int list_offsets(kc_sync *k, bench *b, int64_t ts, bool earliest)
+/* ListOffsets of one partition: earliest (-2) or latest (-1). One
+ * partition per request: librdkafka's mock cluster writes 4 extra bytes
+ * per partition in v4+ responses, which only a lone partition at the
+ * end of the response survives (the tail is ignored, see kafka.c). */
+static int list_offset(kc_sync *k, bench *b, int32_t part, int64_t ts,
+		       int64_t *out)
 {
 	chronik_protocol_list_offsets_request req;
 	chronik_protocol_list_offsets_request_list_offsets_topic t;
-	chronik_protocol_list_offsets_request_list_offsets_partition *ps;
+	chronik_protocol_list_offsets_request_list_offsets_partition ps;
 	chronik_protocol_list_offsets_response *r;
 	void *body;
-	int rc = -1;
 
-	ps = calloc((size_t)b->nparts, sizeof *ps);
-	if (!ps)
-		return -1;
 	chronik_protocol_list_offsets_request_init(&req);
 	chronik_protocol_list_offsets_request_list_offsets_topic_init(&t);
+	chronik_protocol_list_offsets_request_list_offsets_partition_init(
+		&ps);
 	req.replica_id = -1;
-	for (int p = 0; p < b->nparts; p++) {
-		chronik_protocol_list_offsets_request_list_offsets_partition_init(
-			&ps[p]);
-		ps[p].partition_index = p;
-		ps[p].timestamp = ts;
-	}
+	ps.partition_index = part;
+	ps.timestamp = ts;
 	t.name.ptr = b->o.topic;
 	t.name.len = (int32_t)strlen(b->o.topic);
-	t.partitions = ps;
-	t.partitions_count = b->nparts;
+	t.partitions = &ps;
+	t.partitions_count = 1;
 	req.topics = &t;
 	req.topics_count = 1;
 	if (kc_sync_call(k, CHRONIK_PROTOCOL_API_LIST_OFFSETS,
 			 b->v.list_offsets, &req, &body)) {
 		fprintf(stderr, "chronik-bench: ListOffsets: %s\n", k->err);
-		goto out;
+		return -1;
 	}
 	r = body;
-	for (int32_t i = 0; i < r->topics_count; i++) {
-		for (int32_t j = 0; j < r->topics[i].partitions_count; j++) {
-			const chronik_protocol_list_offsets_response_list_offsets_partition_response
-				*pr = &r->topics[i].partitions[j];
-			if (pr->partition_index < 0 ||
-			    pr->partition_index >= b->nparts)
-				continue;
-			if (pr->error_code) {
-				fprintf(stderr, "chronik-bench: ListOffsets "
-					"partition %d: %s\n",
-					pr->partition_index,
-					chronik_protocol_error_name(
-						pr->error_code));
-				goto out;
-			}
-			if (earliest)
-				b->ps[pr->partition_index].next = pr->offset;
-			else
-				b->ps[pr->partition_index].end = pr->offset;
-		}
+	if (r->topics_count != 1 || r->topics[0].partitions_count != 1) {
+		fprintf(stderr, "chronik-bench: ListOffsets: partition %d "
+			"missing\n", part);
+		return -1;
 	}
-	rc = 0;
-out:
-	free(ps);
-	return rc;
+	if (r->topics[0].partitions[0].error_code) {
+		fprintf(stderr, "chronik-bench: ListOffsets partition %d: "
+			"%s\n", part, chronik_protocol_error_name(
+				r->topics[0].partitions[0].error_code));
+		return -1;
+	}
+	*out = r->topics[0].partitions[0].offset;
+	return 0;
+}
+
+static int list_offsets(kc_sync *k, bench *b, int64_t ts, bool earliest)
+{
+	for (int p = 0; p < b->nparts; p++)
+		if (list_offset(k, b, p, ts, earliest ? &b->ps[p].next
+						      : &b->ps[p].end))
+			return -1;
+	return 0;
 }
 
 static bool zero_id(const uint8_t *id)
