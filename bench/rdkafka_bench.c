@@ -231,7 +231,7 @@ static void run_produce(const opts *o, const char *bootstrap)
 static void run_consume(const opts *o, const char *bootstrap)
 {
 	const char *pkv[] = {
-		"acks", "1", "linger.ms", getenv("RDB_LINGER") ? getenv("RDB_LINGER") : "5",
+		"acks", "1", "linger.ms", "5",
 		"enable.idempotence", "false", NULL
 	};
 	const char *ckv[] = { "enable.partition.eof", "false",

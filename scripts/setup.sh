@@ -18,7 +18,7 @@ TEST_PKGS=(
   kcat librdkafka-dev python3-kafka python3-confluent-kafka
 )
 BENCH_PKGS=(
-  zstd lz4 fio clang libclang-rt-14-dev
+  zstd lz4 fio clang libclang-rt-14-dev redis-server redis-tools
 )
 
 mode=${1:-build}
