@@ -19,7 +19,7 @@ TEST_PKGS=(
   nodejs npm
 )
 BENCH_PKGS=(
-  zstd lz4 fio clang libclang-rt-14-dev
+  zstd lz4 fio clang libclang-rt-14-dev redis-server redis-tools
 )
 
 mode=${1:-build}
