@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "chronik/common.h"
+#include "fsio.h"
 
 /* A key file is a few dozen bytes; anything much larger is not one. */
 #define KEY_FILE_MAX 1024
@@ -80,19 +81,6 @@ static int make_dirs(const char *path)
 		tmp[i] = path[i];
 	}
 	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	return rc;
 }
 
 static int read_key_file(char *out, size_t outlen, const char *path,
@@ -180,21 +168,6 @@ static int random_bytes(unsigned char *p, size_t n)
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int generate_key_file(char *out, size_t outlen, const char *dir,
 			     const char *path, char *err, size_t errlen)
 {
@@ -242,7 +215,7 @@ static int generate_key_file(char *out, size_t outlen, const char *dir,
 	}
 	rc = fchmod(fd, 0600) != 0 ? -errno : 0;
 	if (rc == 0)
-		rc = write_all(fd, key, strlen(key));
+		rc = chronik_util_write_all(fd, key, strlen(key));
 	if (rc == 0 && fsync(fd) != 0)
 		rc = -errno;
 	if (rc != 0) {
@@ -255,7 +228,7 @@ static int generate_key_file(char *out, size_t outlen, const char *dir,
 		unlink(tmp);
 		goto bad;
 	}
-	rc = fsync_dir(dir);
+	rc = chronik_util_fsync_dir(dir);
 	if (rc != 0)
 		goto bad;
 	key[2 * sizeof raw] = '\0';

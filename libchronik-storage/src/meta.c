@@ -14,6 +14,7 @@
 
 #include "crc32c.h"
 #include "meta_internal.h"
+#include "fsio.h"
 
 #define DEFAULT_SNAP_BYTES ((uint64_t)8 * 1024 * 1024)
 #define DEFAULT_SEGMENT ((uint64_t)4 * 1024 * 1024)
@@ -72,19 +73,6 @@ CHRONIK_STORAGE_API const char *chronik_storage_meta_last_error(
 
 /* ---- file helpers ---- */
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 static int read_file(const char *path, uint8_t **out, size_t *len_out)
 {
 	struct stat st;
@@ -129,21 +117,6 @@ static int read_file(const char *path, uint8_t **out, size_t *len_out)
 out:
 	close(fd);
 	return rc;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 static int parse_snap_name(const char *name, uint64_t *lsn)
@@ -396,7 +369,7 @@ static int write_snapshot_file(chronik_storage_meta *m, uint64_t lsn,
 					      strerror(-rc));
 		return rc;
 	}
-	rc = write_all(fd, b->p, b->len);
+	rc = chronik_util_write_all(fd, b->p, b->len);
 	if (!rc && !(m->flags & CHRONIK_STORAGE_META_NO_SYNC) && fsync(fd))
 		rc = -errno;
 	if (close(fd) && !rc)
@@ -404,7 +377,7 @@ static int write_snapshot_file(chronik_storage_meta *m, uint64_t lsn,
 	if (!rc && rename(tmp, path))
 		rc = -errno;
 	if (!rc && !(m->flags & CHRONIK_STORAGE_META_NO_SYNC))
-		rc = fsync_dir(m->dir);
+		rc = chronik_util_fsync_dir(m->dir);
 	if (rc) {
 		unlink(tmp);
 		chronik_storage_meta__set_err(m, "write snapshot %s: %s", path,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "object_internal.h"
+#include "fsio.h"
 
 #define TMP_DIR ".chronik-tmp"
 #define PATHLEN (4096 + CHRONIK_STORAGE_OBJECT_MAX_KEY + 64)
@@ -35,18 +36,6 @@ static int err_out(char *err, size_t errlen, int rc, const char *what,
 	return rc;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 static int parent_sync(const struct local *l, const char *path)
 {
 	char dir[PATHLEN];
@@ -59,7 +48,7 @@ static int parent_sync(const struct local *l, const char *path)
 	if (!slash)
 		return 0;
 	*slash = 0;
-	return fsync_dir(dir);
+	return chronik_util_fsync_dir(dir);
 }
 
 static void obj_path(char *buf, const struct local *l, const char *key)
@@ -96,21 +85,6 @@ static int make_parents(const struct local *l, const char *key, char *err,
 			return rc;
 		}
 		*p = '/';
-	}
-	return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
 	}
 	return 0;
 }
@@ -197,7 +171,7 @@ static int local_put(void *self, char *err, size_t errlen, const char *key,
 	fd = tmp_create(l, tmp, err, errlen);
 	if (fd < 0)
 		return fd;
-	rc = write_all(fd, data, len);
+	rc = chronik_util_write_all(fd, data, len);
 	if (rc) {
 		close(fd);
 		unlink(tmp);
@@ -246,7 +220,7 @@ static int local_put_file(void *self, char *err, size_t errlen,
 		}
 		if (n == 0)
 			break;
-		rc = write_all(fd, buf, (size_t)n);
+		rc = chronik_util_write_all(fd, buf, (size_t)n);
 		if (rc) {
 			err_out(err, errlen, rc, "write", tmp);
 			break;
