@@ -591,18 +591,24 @@ static void sync_answer(chronik_group_coord *c, void *ctx, int16_t err,
 }
 
 /* The JoinGroup answer of member m for the current generation. */
+/* skip: a static leader that rejoined with JoinGroup v9+ (KIP-814).
+ * old_leader: a static leader that rejoined with an older version; it is
+ * told the old member id leads, so it acts as a follower and keeps its
+ * assignment. */
 static int join_answer(chronik_group_coord *c, chronik_group *g,
-		       chronik_group_member *m, void *ctx, bool skip)
+		       chronik_group_member *m, void *ctx, bool skip,
+		       const char *old_leader)
 {
 	chronik_group_join_result r = { 0 };
 	chronik_group_member_view *v = NULL;
-	bool leader = str_eq(g->leader_id, m->member_id);
+	bool leader = str_eq(g->leader_id, m->member_id) && !old_leader;
 
 	r.error = E_NONE;
 	r.generation = g->generation;
 	r.protocol_type = g->protocol_type;
 	r.protocol_name = g->protocol_name;
-	r.leader_id = g->leader_id ? g->leader_id : "";
+	r.leader_id = old_leader ? old_leader :
+		      g->leader_id ? g->leader_id : "";
 	r.member_id = m->member_id;
 	r.skip_assignment = skip && leader;
 	if (leader) {
@@ -811,7 +817,7 @@ static void complete_join(chronik_group_coord *c, chronik_group *g)
 		m->join_ctx = NULL;
 		m->synced = false;
 		m->hb_deadline = t + m->session_timeout_ms;
-		if (join_answer(c, g, m, ctx, false) != 0)
+		if (join_answer(c, g, m, ctx, false, NULL) != 0)
 			join_error(c, ctx, E(UNKNOWN_SERVER_ERROR),
 				   m->member_id);
 	}
@@ -1000,6 +1006,7 @@ static int static_rejoin(chronik_group_coord *c, chronik_group *g,
 	bool leader = str_eq(g->leader_id, m->member_id);
 	const char *old_sel = g->protocol_name;
 	char *id = strdup(new_id);
+	char *old_id = m->member_id;
 	int rc;
 
 	if (!id)
@@ -1019,24 +1026,34 @@ static int static_rejoin(chronik_group_coord *c, chronik_group *g,
 		chronik_log_info(c->log, "group", "group %s: static member "
 				 "%s rejoined as %s (was %s)", g->id,
 				 a->instance_id, new_id, m->member_id);
-	free(m->member_id);
 	m->member_id = id;
 	if (leader) {
 		free(g->leader_id);
 		g->leader_id = xstrdup(id);
 	}
 	rc = member_update(m, a);
-	if (rc != 0)
+	if (rc != 0) {
+		free(old_id);
 		return rc;
+	}
 	m->hb_deadline = now(c) + m->session_timeout_ms;
+	if (g->state != CHRONIK_GROUP_STABLE)
+		free(old_id);
 	switch (g->state) {
 	case CHRONIK_GROUP_STABLE: {
 		const char *sel = select_protocol(g);
-		if (sel && str_eq(sel, old_sel) &&
-		    (!leader || a->supports_skip_assignment)) {
+		if (sel && str_eq(sel, old_sel)) {
+			/* Same protocol: no rebalance, the member keeps its
+			 * assignment (SyncGroup returns it). */
 			persist(c, g);
-			return join_answer(c, g, m, ctx, true);
+			rc = join_answer(c, g, m, ctx,
+					 a->supports_skip_assignment,
+					 leader && !a->supports_skip_assignment
+					 ? old_id : NULL);
+			free(old_id);
+			return rc;
 		}
+		free(old_id);
 		m->join_ctx = ctx;
 		prepare_rebalance(c, g);
 		try_complete_join(c, g, false);
@@ -1154,13 +1171,13 @@ int chronik_group_join(chronik_group_coord *c,
 	case CHRONIK_GROUP_COMPLETING_REBALANCE:
 		if (same_protocols(m, a))
 			/* A retried JoinGroup: the same answer again. */
-			return join_answer(c, g, m, ctx, false);
+			return join_answer(c, g, m, ctx, false, NULL);
 		return update_member_and_rebalance(c, g, m, a, ctx);
 	case CHRONIK_GROUP_STABLE:
 		if (str_eq(g->leader_id, m->member_id) ||
 		    !same_protocols(m, a))
 			return update_member_and_rebalance(c, g, m, a, ctx);
-		return join_answer(c, g, m, ctx, false);
+		return join_answer(c, g, m, ctx, false, NULL);
 	default:
 		join_error(c, ctx, E(UNKNOWN_MEMBER_ID), a->member_id);
 		return 0;
