@@ -187,7 +187,8 @@ static void new_member_id(chronik_group_coord *c, const char *prefix,
 	uint8_t r[16];
 
 	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-		uint64_t s = ++c->id_seq ^ (uint64_t)now(c) * 0x9e3779b97f4a7c15u;
+		uint64_t s = ++c->id_seq ^
+			     (uint64_t)now(c) * 0x9e3779b97f4a7c15u;
 		for (size_t i = 0; i < sizeof r; i++) {
 			s = s * 6364136223846793005u + 1442695040888963407u;
 			r[i] = (uint8_t)(s >> 56);

@@ -426,7 +426,8 @@ static void test_session_timeout(void **state)
 	assert_int_equal(chronik_group_heartbeat(&f->c, "g", 2, a.member_id,
 						 NULL), E(UNKNOWN_MEMBER_ID));
 	assert_int_equal(chronik_group_heartbeat(&f->c, "g", 2, b.member_id,
-						 NULL), E(REBALANCE_IN_PROGRESS));
+						 NULL),
+			 E(REBALANCE_IN_PROGRESS));
 	join(&f->c, &b, "g", b.member_id, NULL);
 	assert_true(b.done);
 	assert_int_equal(b.generation, 3);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ListGroups, DescribeGroups, DeleteGroups: read and remove the
  * coordinator's groups. Loop thread. */
+#include <stdint.h>
 #include <strings.h>
 #include <string.h>
 
@@ -112,8 +113,9 @@ int chronik_handle_describe_groups(chronik_request *req, const void *body,
 			o);
 		o->group_id = r->groups[i];
 		if (req->api_version >= 3)
-			o->authorized_operations = r->include_authorized_operations
-				? 0 : (-2147483647 - 1);
+			o->authorized_operations =
+				r->include_authorized_operations ?
+				0 : INT32_MIN;
 		if (!g) {
 			/* Kafka describes an unknown group as Dead. */
 			o->group_state = pstr("Dead");
@@ -180,9 +182,11 @@ int chronik_handle_delete_groups(chronik_request *req, const void *body,
 		chronik_protocol_delete_groups_response_deletable_group_result_init(
 			o);
 		o->group_id = r->groups_names[i];
-		if (!id || !*id)
-			o->error_code = id ? CHRONIK_PROTOCOL_ERR_INVALID_GROUP_ID
-					   : CHRONIK_PROTOCOL_ERR_GROUP_ID_NOT_FOUND;
+		if (!id)
+			o->error_code =
+				CHRONIK_PROTOCOL_ERR_GROUP_ID_NOT_FOUND;
+		else if (!*id)
+			o->error_code = CHRONIK_PROTOCOL_ERR_INVALID_GROUP_ID;
 		else
 			o->error_code = chronik_group_delete(c, id);
 		set_error(req, o->error_code);
