@@ -1661,32 +1661,25 @@ static void tick_group(chronik_group_coord *c, chronik_group *g, int64_t t)
 		}
 	} else if (g->state == CHRONIK_GROUP_COMPLETING_REBALANCE &&
 		   g->rebalance_deadline <= t) {
-		/* Pending sync timeout: drop members that never synced;
-		 * without the leader nobody can get an assignment. */
-		chronik_group_member *l = g->leader_id ?
-			member_find(g, g->leader_id) : NULL;
-		bool any = false;
+		/* Pending-sync timeout: the leader never synced (else the
+		 * group would be Stable); drop every member that did not
+		 * send SyncGroup and rebalance the others. */
 		for (size_t i = 0; i < g->nmembers;) {
 			chronik_group_member *m = g->members[i];
-			if (!m->synced || m == l) {
+			if (!m->synced) {
+				if (c->log)
+					chronik_log_info(c->log, "group",
+						"group %s: member %s did not "
+						"sync; removed", g->id,
+						m->member_id);
 				member_unlink(g, m);
-				if (m->sync_ctx)
-					sync_answer(c, m->sync_ctx,
-						    E(UNKNOWN_MEMBER_ID),
-						    NULL, NULL);
-				m->sync_ctx = NULL;
-				if (m == l)
-					l = NULL;
 				member_free(m);
-				any = true;
 				continue;
 			}
 			i++;
 		}
-		if (any || true) {
-			prepare_rebalance(c, g);
-			try_complete_join(c, g, g->nmembers == 0);
-		}
+		prepare_rebalance(c, g);
+		try_complete_join(c, g, g->nmembers == 0);
 	}
 }
 
