@@ -19,6 +19,7 @@
 #include "admin_key.h"
 #include "broker.h"
 #include "cli.h"
+#include "group_broker.h"
 #include "handlers/handlers.h"
 #include "net.h"
 #include "topic_admin.h"
@@ -539,6 +540,7 @@ static void close_handle(uv_handle_t *h)
 static void shutdown_finish(chronik_broker *b)
 {
 	chronik_net_close_all(b);
+	chronik_groups_stop(b);
 	uv_timer_stop(&b->shutdown_timer);
 	close_handle((uv_handle_t *)&b->shutdown_timer);
 	close_handle((uv_handle_t *)&b->storage_poll);
@@ -701,6 +703,9 @@ int chronik_broker_open(chronik_broker *b, const chronik_config *cfg,
 	rc = topics_load(b);
 	if (rc != 0)
 		return rc;
+	rc = chronik_groups_start(b);
+	if (rc != 0)
+		return rc;
 	chronik_log_info(log, "broker", "recovered %d partition(s) in %.0f "
 			 "ms", b->partition_count,
 			 (double)(chronik_now_ns() - t0) / 1e6);
@@ -761,6 +766,7 @@ void chronik_broker_close(chronik_broker *b)
 	}
 	/* Completions that arrived while storage closed. */
 	post_drain(b);
+	chronik_groups_free(b);
 	if (b->meta) {
 		chronik_storage_meta_snapshot(b->meta);
 		chronik_storage_meta_close(b->meta);

@@ -149,6 +149,9 @@ struct chronik_broker {
 	/* Handlers by API key (NULL fn: not served). */
 	chronik_handler handlers[CHRONIK_METRICS_MAX_API];
 
+	/* Group coordinator (group_broker.c). */
+	struct chronik_groups_state *groups;
+
 	chronik_topic *topics;   /* loop thread only */
 	int32_t partition_count;
 

@@ -96,6 +96,14 @@ static const struct setting settings[] = {
 	  OFF(topic_defaults.compression_type),
 	  SZ(topic_defaults.compression_type), 0, 0, compression_types, NULL,
 	  NULL },
+	INT("group.initial.rebalance.delay.ms",
+	    group_initial_rebalance_delay_ms, 0, INT32_MAX, NULL),
+	INT("group.min.session.timeout.ms", group_min_session_timeout_ms, 1,
+	    INT32_MAX, NULL),
+	INT("group.max.session.timeout.ms", group_max_session_timeout_ms, 1,
+	    INT32_MAX, NULL),
+	INT("offsets.retention.minutes", offsets_retention_minutes, 1,
+	    INT32_MAX, NULL),
 };
 
 #define NSET (sizeof settings / sizeof settings[0])
@@ -914,6 +922,10 @@ void chronik_config_defaults(chronik_config *cfg)
 	cfg->connections_max_idle_ms = 600000;
 	cfg->auto_create_topics_enable = true;
 	cfg->num_partitions = 1;
+	cfg->group_initial_rebalance_delay_ms = 3000;
+	cfg->group_min_session_timeout_ms = 6000;
+	cfg->group_max_session_timeout_ms = 1800000;
+	cfg->offsets_retention_minutes = 10080;
 	strcpy(cfg->bind_kafka.host, "0.0.0.0");
 	cfg->bind_kafka.port = 9092;
 	strcpy(cfg->bind_wal.host, "0.0.0.0");

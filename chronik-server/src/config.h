@@ -77,7 +77,7 @@ typedef struct chronik_config_origin {
 } chronik_config_origin;
 
 /* Number of entries of the settings table (see config.c). */
-#define CHRONIK_CONFIG_NSETTINGS 27
+#define CHRONIK_CONFIG_NSETTINGS 31
 
 typedef struct chronik_config {
 	int32_t node_id;
@@ -96,6 +96,11 @@ typedef struct chronik_config {
 	chronik_config_addr bind_kafka, bind_wal, bind_raft;
 	chronik_config_addr advertise_kafka, advertise_wal, advertise_raft;
 	chronik_config_topic_defaults topic_defaults;
+	/* Group coordinator (Kafka's broker settings of the same names). */
+	int64_t group_initial_rebalance_delay_ms;
+	int64_t group_min_session_timeout_ms;
+	int64_t group_max_session_timeout_ms;
+	int64_t offsets_retention_minutes;
 	chronik_config_peer *peers; /* malloc'd; npeers entries */
 	size_t npeers;
 	/* The file that was read, "" when none. */

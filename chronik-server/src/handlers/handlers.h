@@ -72,6 +72,32 @@ int chronik_handle_describe_log_dirs(chronik_request *req, const void *body,
 int chronik_handle_describe_topic_partitions(chronik_request *req,
 					     const void *body, void *resp);
 
+/* group_membership.c */
+int chronik_handle_find_coordinator(chronik_request *req, const void *body,
+				    void *resp);
+int chronik_handle_join_group(chronik_request *req, const void *body,
+			      void *resp);
+int chronik_handle_sync_group(chronik_request *req, const void *body,
+			      void *resp);
+int chronik_handle_heartbeat(chronik_request *req, const void *body,
+			     void *resp);
+int chronik_handle_leave_group(chronik_request *req, const void *body,
+			       void *resp);
+/* group_offsets.c */
+int chronik_handle_offset_commit(chronik_request *req, const void *body,
+				 void *resp);
+int chronik_handle_offset_fetch(chronik_request *req, const void *body,
+				void *resp);
+int chronik_handle_offset_delete(chronik_request *req, const void *body,
+				 void *resp);
+/* group_admin.c */
+int chronik_handle_list_groups(chronik_request *req, const void *body,
+			       void *resp);
+int chronik_handle_describe_groups(chronik_request *req, const void *body,
+				   void *resp);
+int chronik_handle_delete_groups(chronik_request *req, const void *body,
+				 void *resp);
+
 /* Map a chronik error code to a Kafka error code (handlers share it). */
 int16_t chronik_kafka_error_from(int rc);
 

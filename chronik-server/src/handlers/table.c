@@ -33,6 +33,28 @@ const chronik_handler chronik_handler_table[] = {
 	  chronik_handle_describe_cluster },
 	{ CHRONIK_PROTOCOL_API_DESCRIBE_TOPIC_PARTITIONS, 0, 0,
 	  chronik_handle_describe_topic_partitions },
+
+	/* Consumer groups, classic protocol (group_*.c). FindCoordinator
+	 * v6 is KIP-932 share groups. */
+	{ CHRONIK_PROTOCOL_API_FIND_COORDINATOR, 0, 5,
+	  chronik_handle_find_coordinator },
+	{ CHRONIK_PROTOCOL_API_JOIN_GROUP, 0, 9, chronik_handle_join_group },
+	{ CHRONIK_PROTOCOL_API_SYNC_GROUP, 0, 5, chronik_handle_sync_group },
+	{ CHRONIK_PROTOCOL_API_HEARTBEAT, 0, 4, chronik_handle_heartbeat },
+	{ CHRONIK_PROTOCOL_API_LEAVE_GROUP, 0, 5,
+	  chronik_handle_leave_group },
+	{ CHRONIK_PROTOCOL_API_OFFSET_COMMIT, 0, 9,
+	  chronik_handle_offset_commit },
+	{ CHRONIK_PROTOCOL_API_OFFSET_FETCH, 0, 9,
+	  chronik_handle_offset_fetch },
+	{ CHRONIK_PROTOCOL_API_OFFSET_DELETE, 0, 0,
+	  chronik_handle_offset_delete },
+	{ CHRONIK_PROTOCOL_API_LIST_GROUPS, 0, 5,
+	  chronik_handle_list_groups },
+	{ CHRONIK_PROTOCOL_API_DESCRIBE_GROUPS, 0, 5,
+	  chronik_handle_describe_groups },
+	{ CHRONIK_PROTOCOL_API_DELETE_GROUPS, 0, 2,
+	  chronik_handle_delete_groups },
 };
 
 const size_t chronik_handler_table_len =
