@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "handlers/handlers.h"
 #include "net.h"
+#include "producers.h"
 
 typedef struct chronik_post_item {
 	chronik_post_fn fn;
@@ -744,6 +745,7 @@ void chronik_broker_close(chronik_broker *b)
 
 	if (b->http)
 		chronik_http_set_ready(b->http, false);
+	chronik_producers_snapshot_all(b);
 	if (b->storage) {
 		chronik_log_info(b->log, "broker", "syncing and closing "
 				 "storage");
@@ -757,6 +759,7 @@ void chronik_broker_close(chronik_broker *b)
 	}
 	/* Completions that arrived while storage closed. */
 	post_drain(b);
+	chronik_producers_free(b);
 	if (b->meta) {
 		chronik_storage_meta_snapshot(b->meta);
 		chronik_storage_meta_close(b->meta);

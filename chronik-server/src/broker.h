@@ -150,6 +150,8 @@ struct chronik_broker {
 	chronik_handler handlers[CHRONIK_METRICS_MAX_API];
 
 	chronik_topic *topics;   /* loop thread only */
+	/* Idempotent producer state and ids (producers.c; loop thread). */
+	struct chronik_producers *producers;
 	int32_t partition_count;
 
 	/* Connections (loop thread). */

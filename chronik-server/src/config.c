@@ -96,6 +96,8 @@ static const struct setting settings[] = {
 	  OFF(topic_defaults.compression_type),
 	  SZ(topic_defaults.compression_type), 0, 0, compression_types, NULL,
 	  NULL },
+	INT("producer.id.expiration.ms", producer_id_expiration_ms, 1,
+	    INT64_MAX, NULL),
 };
 
 #define NSET (sizeof settings / sizeof settings[0])
@@ -914,6 +916,7 @@ void chronik_config_defaults(chronik_config *cfg)
 	cfg->connections_max_idle_ms = 600000;
 	cfg->auto_create_topics_enable = true;
 	cfg->num_partitions = 1;
+	cfg->producer_id_expiration_ms = 86400000; /* 1 day, Kafka's */
 	strcpy(cfg->bind_kafka.host, "0.0.0.0");
 	cfg->bind_kafka.port = 9092;
 	strcpy(cfg->bind_wal.host, "0.0.0.0");

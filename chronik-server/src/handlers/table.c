@@ -17,6 +17,9 @@ const chronik_handler chronik_handler_table[] = {
 	  chronik_handle_create_topics },
 	{ CHRONIK_PROTOCOL_API_DELETE_TOPICS, 0, 6,
 	  chronik_handle_delete_topics },
+	/* From v0: librdkafka 2.0 enables idempotence only then. */
+	{ CHRONIK_PROTOCOL_API_INIT_PRODUCER_ID, 0, 5,
+	  chronik_handle_init_producer_id },
 };
 
 const size_t chronik_handler_table_len =
