@@ -36,7 +36,8 @@ def free_port():
     return port
 
 
-s = Server(sys.argv[1], kafka_port=free_port())
+s = Server(sys.argv[1], kafka_port=free_port(),
+           env={'CHRONIK_LOG_LEVEL': os.environ.get('IT_LOG', 'info')})
 s.start()
 admin = AdminClient({'bootstrap.servers': s.bootstrap})
 for f in admin.create_topics([NewTopic(TOPIC, PARTS, 1)]).values():
@@ -81,26 +82,31 @@ def produce_range(lo, hi):
             prod.poll(0)
 
 
-# Restart points: (message index, how).
-events = {TOTAL // 4: 'sigterm', TOTAL // 2: 'kill9',
-          3 * TOTAL // 4: 'kill9'}
+# Restarts when this many messages are delivered, with the client's
+# queue kept ~5000 messages ahead so produce requests are in flight.
+events = [(TOTAL // 5, 'sigterm'), (2 * TOTAL // 5, 'kill9'),
+          (3 * TOTAL // 5, 'sigterm'), (4 * TOTAL // 5, 'kill9')]
 t0 = time.time()
-lo = 0
-for at in sorted(events) + [TOTAL]:
-    produce_range(lo, at)
-    lo = at
-    if at in events:
-        prod.poll(0.05)  # requests on the wire when the server goes
-        how = events[at]
+sent = 0
+while sent < TOTAL or events:
+    if sent < TOTAL and sent - len(delivered) < 5000:
+        produce_range(sent, min(TOTAL, sent + 1000))
+        sent = min(TOTAL, sent + 1000)
+    prod.poll(0.002)
+    if events and len(delivered) >= events[0][0]:
+        at, how = events.pop(0)
+        inflight = len(prod)
         if how == 'sigterm':
             rc = s.stop()
             check('graceful stop under load (exit 0)', rc == 0, rc)
         else:
             s.kill9()
-        time.sleep(0.2)
+        time.sleep(0.1)
         s.start()
-        print('# %s at message %d: %d delivered so far' %
-              (how, at, len(delivered)), flush=True)
+        print('# %s after %d delivered, %d in the client queue' %
+              (how, at, inflight), flush=True)
+    if time.time() - t0 > 200:
+        break
 left = prod.flush(120)
 print('# produced %d in %.1f s' % (TOTAL, time.time() - t0), flush=True)
 check('every message delivered (%d), no delivery errors' % len(delivered),
