@@ -101,7 +101,8 @@ with Server(sys.argv[1], toml='"connections.max.idle.ms" = %d\n'
     check('ApiVersions v0 answered', r[0] == 7 and err == 0)
     check('ApiVersions advertises exactly the served ranges',
           ranges == {0: (3, 11), 1: (4, 17), 2: (0, 9), 3: (0, 12),
-                     18: (0, 4), 19: (0, 7), 20: (0, 6)}, ranges)
+                     18: (0, 4), 19: (0, 7), 20: (0, 6),
+                     22: (0, 5)}, ranges)
     # Pipelining: 50 requests in one write, answers in order.
     c.sendall(b''.join(frame(header(18, 0, 100 + i)) for i in range(50)))
     order = [read_response(c)[0] for _ in range(50)]
