@@ -68,7 +68,8 @@ static int64_t replay_header(chronik_pstate *ps, const uint8_t *h,
 	if (blen < CHRONIK_PROTOCOL_BATCH_HEADER_SIZE -
 		   CHRONIK_PROTOCOL_BATCH_LOG_OVERHEAD || h[16] != 2)
 		return CHRONIK_ECORRUPT;
-	if (pid >= 0 && seq >= 0 && lod >= 0 && base >= from &&
+	if (pid >= 0 && seq >= 0 && lod >= 0 && lod < INT32_MAX &&
+	    base >= from &&
 	    !(attr & CHRONIK_PROTOCOL_ATTR_CONTROL)) {
 		rc = chronik_pstate_replay(ps, pid, epoch, seq, lod + 1, base,
 					   max_ts);

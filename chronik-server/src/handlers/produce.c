@@ -201,6 +201,14 @@ static void produce_validate(chronik_request *req, chronik_topic *t,
 		hdrs[i++] = bt.header;
 		if (bt.header.producer_id < 0)
 			continue;
+		/* The storage checks these too, but only as it appends. */
+		if (bt.header.base_sequence < 0 ||
+		    bt.header.last_offset_delta < 0 ||
+		    bt.header.last_offset_delta !=
+		    bt.header.records_count - 1) {
+			pr->error_code = CHRONIK_PROTOCOL_ERR_INVALID_RECORD;
+			return;
+		}
 		if (!*ppp) {
 			*ppp = chronik_producers_part(b, t, index);
 			if (!*ppp) {
