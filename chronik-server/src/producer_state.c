@@ -9,6 +9,8 @@
 
 #include "producer_state.h"
 
+#define ERR_OUT_OF_ORDER CHRONIK_PROTOCOL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER
+
 static size_t bucket_of(const chronik_pstate *ps, int64_t pid)
 {
 	uint64_t h = (uint64_t)pid * UINT64_C(0x9E3779B97F4A7C15);
@@ -141,7 +143,7 @@ int chronik_pstate_check(const chronik_pstate_producer *pr, int16_t epoch,
 	}
 	if (epoch > pr->epoch) {
 		if (first_seq != 0) {
-			*error = CHRONIK_PROTOCOL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+			*error = ERR_OUT_OF_ORDER;
 			return CHRONIK_PSTATE_REJECT;
 		}
 		return CHRONIK_PSTATE_APPEND;
@@ -156,7 +158,7 @@ int chronik_pstate_check(const chronik_pstate_producer *pr, int16_t epoch,
 	}
 	if (first_seq == chronik_pstate_seq_add(pr->b[pr->n - 1].last_seq, 1))
 		return CHRONIK_PSTATE_APPEND;
-	*error = CHRONIK_PROTOCOL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+	*error = ERR_OUT_OF_ORDER;
 	return CHRONIK_PSTATE_REJECT;
 }
 

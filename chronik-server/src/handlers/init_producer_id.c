@@ -19,6 +19,9 @@
 #include "../producers.h"
 #include "handlers.h"
 
+#define E_TXN_REFUSED \
+	CHRONIK_PROTOCOL_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+
 typedef struct ipid_state {
 	chronik_request *req;
 	int status;
@@ -73,8 +76,7 @@ int chronik_handle_init_producer_id(chronik_request *req, const void *body,
 	int rc;
 
 	if (r->transactional_id.len >= 0)
-		return ipid_fail(req, resp,
-			CHRONIK_PROTOCOL_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+		return ipid_fail(req, resp, E_TXN_REFUSED);
 	if (r->producer_id >= 0 || r->producer_epoch >= 0) {
 		/* Only v3+ carry these (they decode as -1 before). */
 		if (r->producer_id < 0 || r->producer_epoch < 0)

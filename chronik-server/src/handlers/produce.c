@@ -32,6 +32,9 @@
 
 typedef chronik_protocol_produce_response_partition_produce_response
 	part_resp;
+typedef chronik_protocol_produce_request_partition_produce_data part_data;
+#define E_STORAGE CHRONIK_PROTOCOL_ERR_KAFKA_STORAGE_ERROR
+#define E_FENCED CHRONIK_PROTOCOL_ERR_INVALID_PRODUCER_EPOCH
 
 typedef struct produce_state {
 	chronik_request *req;
@@ -112,8 +115,7 @@ static void produce_done(void *arg)
 		for (; f; f = next) {
 			next = f->next;
 			if (s->status != 0) {
-				f->pr->error_code =
-					CHRONIK_PROTOCOL_ERR_KAFKA_STORAGE_ERROR;
+				f->pr->error_code = E_STORAGE;
 				f->pr->base_offset = -1;
 			}
 			produce_release(f->st);
@@ -212,8 +214,7 @@ static void produce_validate(chronik_request *req, chronik_topic *t,
 		if (!*ppp) {
 			*ppp = chronik_producers_part(b, t, index);
 			if (!*ppp) {
-				pr->error_code =
-					CHRONIK_PROTOCOL_ERR_KAFKA_STORAGE_ERROR;
+				pr->error_code = E_STORAGE;
 				return;
 			}
 		}
@@ -221,8 +222,7 @@ static void produce_validate(chronik_request *req, chronik_topic *t,
 			sc = chronik_protocol_arena_alloc(req->arena,
 							  nb * sizeof *sc);
 			if (!sc) {
-				pr->error_code =
-					CHRONIK_PROTOCOL_ERR_KAFKA_STORAGE_ERROR;
+				pr->error_code = E_STORAGE;
 				return;
 			}
 		}
@@ -254,8 +254,8 @@ static void produce_validate(chronik_request *req, chronik_topic *t,
 				(long long)bt.header.producer_id,
 				bt.header.producer_epoch,
 				bt.header.base_sequence, count,
-				err == CHRONIK_PROTOCOL_ERR_INVALID_PRODUCER_EPOCH ?
-				"fenced epoch" : "out of order sequence");
+				err == E_FENCED ? "fenced epoch" :
+				"out of order sequence");
 			pr->error_code = err;
 			return;
 		}
@@ -279,7 +279,7 @@ static void produce_validate(chronik_request *req, chronik_topic *t,
  * -ENOMEM before anything was appended. */
 static int produce_partition(chronik_request *req, produce_state *st,
 			     slot_list *sl, chronik_topic *t,
-			     const chronik_protocol_produce_request_partition_produce_data *pd,
+			     const part_data *pd,
 			     part_resp *pr, size_t nb, bool acks0)
 {
 	chronik_broker *b = req->broker;
@@ -338,8 +338,7 @@ static int produce_partition(chronik_request *req, produce_state *st,
 			s = chronik_protocol_arena_alloc(req->arena,
 							 sizeof *s);
 			if (!s) {
-				pr->error_code =
-					CHRONIK_PROTOCOL_ERR_KAFKA_STORAGE_ERROR;
+				pr->error_code = E_STORAGE;
 				break;
 			}
 			memset(s, 0, sizeof *s);
@@ -479,8 +478,7 @@ int chronik_handle_produce(chronik_request *req, const void *body,
 				continue;
 			if (produce_partition(req, st, sl, t, pd, pr, nb,
 					      acks0) != 0)
-				pr->error_code =
-					CHRONIK_PROTOCOL_ERR_KAFKA_STORAGE_ERROR;
+				pr->error_code = E_STORAGE;
 		}
 	}
 	if (acks0)
