@@ -24,6 +24,8 @@
 #include "net.h"
 #include "topic_admin.h"
 
+#include "producers.h"
+
 typedef struct chronik_post_item {
 	chronik_post_fn fn;
 	void *arg;
@@ -753,6 +755,7 @@ void chronik_broker_close(chronik_broker *b)
 
 	if (b->http)
 		chronik_http_set_ready(b->http, false);
+	chronik_producers_snapshot_all(b);
 	if (b->storage) {
 		chronik_log_info(b->log, "broker", "syncing and closing "
 				 "storage");
@@ -767,6 +770,7 @@ void chronik_broker_close(chronik_broker *b)
 	/* Completions that arrived while storage closed. */
 	post_drain(b);
 	chronik_groups_free(b);
+	chronik_producers_free(b);
 	if (b->meta) {
 		chronik_storage_meta_snapshot(b->meta);
 		chronik_storage_meta_close(b->meta);

@@ -153,6 +153,8 @@ struct chronik_broker {
 	struct chronik_groups_state *groups;
 
 	chronik_topic *topics;   /* loop thread only */
+	/* Idempotent producer state and ids (producers.c; loop thread). */
+	struct chronik_producers *producers;
 	int32_t partition_count;
 
 	/* Connections (loop thread). */

@@ -104,6 +104,9 @@ static const struct setting settings[] = {
 	    INT32_MAX, NULL),
 	INT("offsets.retention.minutes", offsets_retention_minutes, 1,
 	    INT32_MAX, NULL),
+
+	INT("producer.id.expiration.ms", producer_id_expiration_ms, 1,
+	    INT64_MAX, NULL),
 };
 
 #define NSET (sizeof settings / sizeof settings[0])
@@ -926,6 +929,8 @@ void chronik_config_defaults(chronik_config *cfg)
 	cfg->group_min_session_timeout_ms = 6000;
 	cfg->group_max_session_timeout_ms = 1800000;
 	cfg->offsets_retention_minutes = 10080;
+
+	cfg->producer_id_expiration_ms = 86400000; /* 1 day, Kafka's */
 	strcpy(cfg->bind_kafka.host, "0.0.0.0");
 	cfg->bind_kafka.port = 9092;
 	strcpy(cfg->bind_wal.host, "0.0.0.0");

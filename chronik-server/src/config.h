@@ -77,7 +77,7 @@ typedef struct chronik_config_origin {
 } chronik_config_origin;
 
 /* Number of entries of the settings table (see config.c). */
-#define CHRONIK_CONFIG_NSETTINGS 31
+#define CHRONIK_CONFIG_NSETTINGS 32
 
 typedef struct chronik_config {
 	int32_t node_id;
@@ -93,6 +93,8 @@ typedef struct chronik_config {
 	int64_t connections_max_idle_ms;
 	bool auto_create_topics_enable;
 	int32_t num_partitions;
+	/* Idle idempotent producer state is forgotten after this. */
+	int64_t producer_id_expiration_ms;
 	chronik_config_addr bind_kafka, bind_wal, bind_raft;
 	chronik_config_addr advertise_kafka, advertise_wal, advertise_raft;
 	chronik_config_topic_defaults topic_defaults;

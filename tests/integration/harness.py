@@ -46,7 +46,8 @@ def skip(why):
 
 
 class Server:
-    def __init__(self, binary, toml='', data_dir=None, env=None):
+    def __init__(self, binary, toml='', data_dir=None, env=None,
+                 kafka_port=0):
         self.binary = os.path.abspath(binary)
         self.tmp = tempfile.mkdtemp(prefix='chronik-it-')
         self.data_dir = data_dir or os.path.join(self.tmp, 'data')
@@ -57,6 +58,8 @@ class Server:
         self.http_port = None
         self.log_path = os.path.join(self.tmp, 'server.log')
         self.starts = 0
+        # A fixed port lets clients reconnect across restarts.
+        self.kafka_port = kafka_port
 
     @property
     def bootstrap(self):
@@ -67,7 +70,7 @@ class Server:
         with open(cfg, 'w') as f:
             f.write('data_dir = "%s"\nhttp_port = 0\n' % self.data_dir)
             f.write(self.toml + '\n')
-            f.write('[bind]\nkafka = "127.0.0.1:0"\n')
+            f.write('[bind]\nkafka = "127.0.0.1:%d"\n' % self.kafka_port)
         env = {k: v for k, v in os.environ.items()
                if not k.startswith('CHRONIK_')}
         env.update(self.env)

@@ -40,6 +40,9 @@ void chronik_fetch_cancel(chronik_request *req);
 /* list_offsets.c */
 int chronik_handle_list_offsets(chronik_request *req, const void *body,
 				void *resp);
+/* init_producer_id.c */
+int chronik_handle_init_producer_id(chronik_request *req, const void *body,
+				    void *resp);
 /* create_topics.c */
 int chronik_handle_create_topics(chronik_request *req, const void *body,
 				 void *resp);

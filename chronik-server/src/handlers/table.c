@@ -55,6 +55,10 @@ const chronik_handler chronik_handler_table[] = {
 	  chronik_handle_describe_groups },
 	{ CHRONIK_PROTOCOL_API_DELETE_GROUPS, 0, 2,
 	  chronik_handle_delete_groups },
+
+	/* From v0: librdkafka 2.0 enables idempotence only then. */
+	{ CHRONIK_PROTOCOL_API_INIT_PRODUCER_ID, 0, 5,
+	  chronik_handle_init_producer_id },
 };
 
 const size_t chronik_handler_table_len =
