@@ -9,8 +9,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -480,7 +482,8 @@ static int admin_status(json_t **out, void *ud)
 	*out = json_pack("{s:i,s:s,s:s,s:s}", "node_id", (int)b->node_id,
 			 "version", chronik_cli_version(), "cluster_id",
 			 b->cluster_id, "state",
-			 b->stopping ? "stopping" : "running");
+			 atomic_load(&b->stopping) ? "stopping" :
+						     "running");
 	return *out ? 0 : CHRONIK_ENOMEM;
 }
 
@@ -567,7 +570,7 @@ static void on_signal(uv_signal_t *s, int signum)
 {
 	chronik_broker *b = s->data;
 
-	if (b->stopping) {
+	if (atomic_load(&b->stopping)) {
 		chronik_log_warn(b->log, "broker", "second signal: closing "
 				 "connections now");
 		shutdown_finish(b);
@@ -575,7 +578,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	}
 	chronik_log_info(b->log, "broker", "%s: shutting down",
 			 signum == SIGTERM ? "SIGTERM" : "SIGINT");
-	b->stopping = true;
+	atomic_store(&b->stopping, true);
 	if (b->http)
 		chronik_http_set_ready(b->http, false);
 	chronik_net_stop_accepting(b);
@@ -610,6 +613,22 @@ int chronik_broker_open(chronik_broker *b, const chronik_config *cfg,
 	b->max_inflight = 128;
 	b->max_queued_output = 64u << 20;
 	uv_mutex_init(&b->post_mu);
+	uv_mutex_init(&b->stats_mu);
+	atomic_init(&b->stopping, false);
+	/* Splice markers must not be guessable by clients (they echo
+	 * topic names into responses). */
+	if (getrandom(b->splice_nonce, sizeof b->splice_nonce, 0) !=
+	    (ssize_t)sizeof b->splice_nonce)
+		return -errno;
+	/* A write to a peer that closed must fail with EPIPE, not kill
+	 * the broker (sendfile(2) has no MSG_NOSIGNAL). */
+	signal(SIGPIPE, SIG_IGN);
+	/* Fetches hold segment fds while their responses are written. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 
 	b->metrics = NULL;
 	if (chronik_metrics_new(&b->metrics) != 0)
@@ -775,5 +794,6 @@ void chronik_broker_close(chronik_broker *b)
 	}
 	chronik_metrics_free(b->metrics);
 	uv_mutex_destroy(&b->post_mu);
+	uv_mutex_destroy(&b->stats_mu);
 	chronik_log_info(b->log, "broker", "stopped");
 }
