@@ -226,6 +226,9 @@ struct chronik_broker {
 	bool post_closed; /* no more uv_async_send; drained by close */
 	struct chronik_post_item *post_head, *post_tail;
 
+	/* Topics whose partition logs are being deleted by a worker
+	 * (loop thread): the name cannot be created again until done. */
+	struct chronik_topic_deletion *deletions;
 	/* Fetch wake-ups being processed (fetch.c; loop thread). */
 	void *fetch_wake_list;
 	/* Random part of splice markers (chronik_splice_init). */
@@ -283,7 +286,10 @@ int chronik_broker_topic_create(chronik_broker *b, chronik_topic **out,
 				const chronik_storage_meta_config *configs,
 				size_t nconfigs, bool validate_only,
 				const char **why);
-/* Mark deleted in meta and forget it. 0 or CHRONIK_ENOTFOUND. */
+/* Mark deleted in meta and forget it; its partition logs are deleted
+ * by a worker thread (chronik_storage_partition_delete), and creating
+ * the name again returns CHRONIK_EEXIST until that is done.
+ * 0 or CHRONIK_ENOTFOUND. */
 int chronik_broker_topic_delete(chronik_broker *b, const char *name);
 /* Kafka's topic name rule: 1..249 chars of [a-zA-Z0-9._-], not . or .. */
 bool chronik_topic_name_valid(const char *name, size_t len);

@@ -260,6 +260,43 @@ with Server(sys.argv[1]) as s:
     check('confluent-kafka consumer reads everything back', ok and
           seen == N, seen)
     print('# confluent-kafka consume: %d messages in %.2f s' % (seen, dt))
+    # WAL metrics come from the WAL's own statistics.
+    check('chronik_wal_syncs_total from the WAL',
+          s.metric('chronik_wal_syncs_total') > 0)
+    check('chronik_wal_sync_records counts write batches',
+          s.metric('chronik_wal_sync_records_count') > 0 and
+          s.metric('chronik_wal_sync_records_sum') > 0)
+
+    # Deleting the topic deletes its partition logs: the name created
+    # again starts empty (also after a restart).
+    a.delete_topics([TOPIC])[TOPIC].result(30)
+    t0 = time.time()
+    while True:
+        try:
+            a.create_topics([NewTopic(TOPIC, 1, 1)])[TOPIC].result(30)
+            break
+        except Exception as e:  # marked for deletion: retry briefly
+            if time.time() - t0 > 10:
+                raise
+            time.sleep(0.1)
+    p.produce(TOPIC, b'fresh')
+    p.flush(30)
+    s.stop()
+    s.start()
+    c = Consumer({'bootstrap.servers': s.bootstrap, 'group.id': 'g2',
+                  'enable.auto.commit': False})
+    c.assign([TopicPartition(TOPIC, 0, 0)])
+    got = []
+    t0 = time.time()
+    while time.time() - t0 < 5 and len(got) < 2:
+        got += [(m.offset(), m.value()) for m in c.consume(100, 0.5)
+                if not m.error()]
+    c.close()
+    check('topic deleted and created again: only the new record',
+          got == [(0, b'fresh')], got[:3])
+    dirs = os.listdir(os.path.join(s.data_dir, 'topics'))
+    check('no partition directory of the deleted topic left',
+          dirs == [TOPIC + '-0'], dirs)
     check('server alive', s.alive())
     check('graceful stop', s.stop() == 0, s.log_tail())
 finish()
