@@ -987,7 +987,7 @@ static void on_sweep(uv_timer_t *t)
 		next = c->next;
 		if (c->frame_start_ns && now - c->frame_start_ns > limit)
 			chronik_net__conn_close(c, "partial request timed out");
-		else if (!c->head && c->queued_out == 0 &&
+		else if (!c->head && c->queued_out == 0 && !c->sending &&
 			 now - c->last_active_ns > limit)
 			chronik_net__conn_close(c, "idle");
 	}
@@ -1083,7 +1083,7 @@ again:
 bool chronik_net_idle(chronik_broker *b)
 {
 	for (chronik_conn *c = b->conns; c; c = c->next)
-		if (c->head || c->queued_out)
+		if (c->head || c->queued_out || c->sending)
 			return false;
 	return true;
 }
