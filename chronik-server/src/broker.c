@@ -9,8 +9,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 #include "topic_admin.h"
 
 #include "producers.h"
+#include "wal_metrics.h"
 
 typedef struct chronik_post_item {
 	chronik_post_fn fn;
@@ -304,6 +307,24 @@ static void topic_free(chronik_topic *t)
 	free(t);
 }
 
+/* A topic whose partition logs a worker thread is deleting. */
+typedef struct chronik_topic_deletion {
+	uv_work_t work;
+	chronik_broker *b;
+	char *name;
+	int32_t partitions;
+	int failed;
+	struct chronik_topic_deletion *next;
+} chronik_topic_deletion;
+
+static bool deletion_pending(chronik_broker *b, const char *name)
+{
+	for (chronik_topic_deletion *d = b->deletions; d; d = d->next)
+		if (strcmp(d->name, name) == 0)
+			return true;
+	return false;
+}
+
 int chronik_broker_topic_create(chronik_broker *b, chronik_topic **out,
 				const char *name, int32_t partitions,
 				const chronik_storage_meta_config *configs,
@@ -321,7 +342,8 @@ int chronik_broker_topic_create(chronik_broker *b, chronik_topic **out,
 			*why = "invalid topic name";
 		return CHRONIK_EARG;
 	}
-	if (chronik_broker_topic_find(b, name, strlen(name)))
+	if (chronik_broker_topic_find(b, name, strlen(name)) ||
+	    deletion_pending(b, name))
 		return CHRONIK_EEXIST;
 	if (partitions <= 0)
 		partitions = b->cfg->num_partitions;
@@ -353,6 +375,49 @@ int chronik_broker_topic_create(chronik_broker *b, chronik_topic **out,
 	return rc;
 }
 
+/* Storage deletion of every partition (threadpool: it waits for
+ * appends in flight and fsyncs, which the loop must not). */
+static int partitions_delete(chronik_broker *b, const char *name,
+			     int32_t partitions)
+{
+	int failed = 0;
+
+	for (int32_t p = 0; p < partitions; p++) {
+		int rc = chronik_storage_partition_delete(b->storage, name, p);
+		if (rc != 0 && rc != CHRONIK_ENOTFOUND) {
+			chronik_log_error(b->log, "broker", "deleting %s-%d: "
+					  "%s (%s)", name, p,
+					  chronik_strerror(rc),
+					  chronik_storage_last_error(
+						  b->storage));
+			failed++;
+		}
+	}
+	return failed;
+}
+
+static void deletion_work(uv_work_t *w)
+{
+	chronik_topic_deletion *d = w->data;
+	d->failed = partitions_delete(d->b, d->name, d->partitions);
+}
+
+static void deletion_done(uv_work_t *w, int status)
+{
+	chronik_topic_deletion *d = w->data;
+	chronik_broker *b = d->b;
+	chronik_topic_deletion **pp;
+
+	for (pp = &b->deletions; *pp != d; pp = &(*pp)->next)
+		;
+	*pp = d->next;
+	if (status == 0 && d->failed == 0)
+		chronik_log_info(b->log, "broker", "topic %s: partition logs "
+				 "deleted", d->name);
+	free(d->name);
+	free(d);
+}
+
 int chronik_broker_topic_delete(chronik_broker *b, const char *name)
 {
 	chronik_topic **pp, *t;
@@ -373,10 +438,29 @@ int chronik_broker_topic_delete(chronik_broker *b, const char *name)
 	*pp = t->next;
 	b->partition_count -= t->partitions;
 	chronik_gauge_set(b->bm->partitions, b->partition_count);
-	/* TODO(storage): the partition logs stay on disk: the storage has
-	 * no partition removal yet, so a re-created topic of that name
-	 * sees the old data (#5). */
 	chronik_log_info(b->log, "broker", "deleted topic %s", name);
+	/* The partition logs go on a worker; meanwhile the name cannot be
+	 * created again (it would meet the old logs). Without memory for
+	 * that, here: blocking the loop beats keeping the data. */
+	chronik_topic_deletion *d = calloc(1, sizeof *d);
+	if (d && (d->name = strdup(t->name)) != NULL) {
+		d->b = b;
+		d->partitions = t->partitions;
+		d->work.data = d;
+		if (uv_queue_work(b->loop, &d->work, deletion_work,
+				  deletion_done) == 0) {
+			d->next = b->deletions;
+			b->deletions = d;
+			d = NULL;
+		} else {
+			partitions_delete(b, t->name, t->partitions);
+		}
+	} else {
+		partitions_delete(b, t->name, t->partitions);
+	}
+	if (d)
+		free(d->name);
+	free(d);
 	topic_free(t);
 	return 0;
 }
@@ -384,14 +468,35 @@ int chronik_broker_topic_delete(chronik_broker *b, const char *name)
 typedef struct load_ctx {
 	chronik_storage_meta_topic **list;
 	size_t n, cap;
+	/* Deleted topics: "name" strings and partition counts. */
+	char **dead;
+	int32_t *dead_parts;
+	size_t ndead, capdead;
 } load_ctx;
 
 /* Copy the topic names (the callback may not call into the store). */
 static int load_cb(const chronik_storage_meta_topic *t, void *ud)
 {
 	load_ctx *l = ud;
-	if (t->deleted)
+	if (t->deleted) {
+		if (l->ndead == l->capdead) {
+			size_t cap = l->capdead ? l->capdead * 2 : 16;
+			void *a = realloc(l->dead, cap * sizeof *l->dead);
+			if (!a)
+				return -ENOMEM;
+			l->dead = a;
+			a = realloc(l->dead_parts, cap * sizeof *l->dead_parts);
+			if (!a)
+				return -ENOMEM;
+			l->dead_parts = a;
+			l->capdead = cap;
+		}
+		l->dead[l->ndead] = strdup(t->name);
+		if (!l->dead[l->ndead])
+			return -ENOMEM;
+		l->dead_parts[l->ndead++] = t->partitions;
 		return 0;
+	}
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
 		void *p = realloc(l->list, cap * sizeof *l->list);
@@ -423,6 +528,18 @@ static int topics_load(chronik_broker *b)
 		free(name);
 	}
 	free(l.list);
+	/* A crash between the metadata deletion and the storage's leaves
+	 * partition logs of deleted topics: delete them now (unless the
+	 * name lives again, as a newer topic that owns them). */
+	for (size_t i = 0; i < l.ndead; i++) {
+		const char *name = l.dead[i];
+		if (rc == 0 && !chronik_broker_topic_find(b, name,
+							  strlen(name)))
+			partitions_delete(b, name, l.dead_parts[i]);
+		free(l.dead[i]);
+	}
+	free(l.dead);
+	free(l.dead_parts);
 	return rc;
 }
 
@@ -484,7 +601,8 @@ static int admin_status(json_t **out, void *ud)
 	*out = json_pack("{s:i,s:s,s:s,s:s}", "node_id", (int)b->node_id,
 			 "version", chronik_cli_version(), "cluster_id",
 			 b->cluster_id, "state",
-			 b->stopping ? "stopping" : "running");
+			 atomic_load(&b->stopping) ? "stopping" :
+						     "running");
 	return *out ? 0 : CHRONIK_ENOMEM;
 }
 
@@ -525,10 +643,22 @@ static void on_storage_event(uv_poll_t *p, int status, int events)
 	(void)events;
 	if (status < 0)
 		return;
-	if (read(chronik_storage_event_fd(b->storage), &n, sizeof n) ==
-	    (ssize_t)sizeof n)
-		chronik_counter_add(b->bm->wal_syncs, n);
+	(void)!read(chronik_storage_event_fd(b->storage), &n, sizeof n);
 	chronik_fetch_wake(b);
+}
+
+/* Metrics collector (HTTP thread, at each scrape): the WAL's own
+ * counters (wal_metrics.c), while the storage is open. */
+static void wal_collector(chronik_metrics *reg, void *ud)
+{
+	chronik_broker *b = ud;
+	(void)reg;
+
+	uv_mutex_lock(&b->stats_mu);
+	if (b->stats_storage)
+		chronik_wal_metrics_copy(b->stats_storage, b->bm->wal_syncs,
+					 b->bm->wal_sync_records);
+	uv_mutex_unlock(&b->stats_mu);
 }
 
 /* ---- shutdown --------------------------------------------------------- */
@@ -572,7 +702,7 @@ static void on_signal(uv_signal_t *s, int signum)
 {
 	chronik_broker *b = s->data;
 
-	if (b->stopping) {
+	if (atomic_load(&b->stopping)) {
 		chronik_log_warn(b->log, "broker", "second signal: closing "
 				 "connections now");
 		shutdown_finish(b);
@@ -580,7 +710,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	}
 	chronik_log_info(b->log, "broker", "%s: shutting down",
 			 signum == SIGTERM ? "SIGTERM" : "SIGINT");
-	b->stopping = true;
+	atomic_store(&b->stopping, true);
 	if (b->http)
 		chronik_http_set_ready(b->http, false);
 	chronik_net_stop_accepting(b);
@@ -615,6 +745,22 @@ int chronik_broker_open(chronik_broker *b, const chronik_config *cfg,
 	b->max_inflight = 128;
 	b->max_queued_output = 64u << 20;
 	uv_mutex_init(&b->post_mu);
+	uv_mutex_init(&b->stats_mu);
+	atomic_init(&b->stopping, false);
+	/* Splice markers must not be guessable by clients (they echo
+	 * topic names into responses). */
+	if (getrandom(b->splice_nonce, sizeof b->splice_nonce, 0) !=
+	    (ssize_t)sizeof b->splice_nonce)
+		return -errno;
+	/* A write to a peer that closed must fail with EPIPE, not kill
+	 * the broker (sendfile(2) has no MSG_NOSIGNAL). */
+	signal(SIGPIPE, SIG_IGN);
+	/* Fetches hold segment fds while their responses are written. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 
 	b->metrics = NULL;
 	if (chronik_metrics_new(&b->metrics) != 0)
@@ -702,6 +848,10 @@ int chronik_broker_open(chronik_broker *b, const chronik_config *cfg,
 				  chronik_strerror(rc));
 		return rc;
 	}
+	uv_mutex_lock(&b->stats_mu);
+	b->stats_storage = b->storage;
+	uv_mutex_unlock(&b->stats_mu);
+	chronik_metrics_add_collector(b->metrics, wal_collector, b);
 	rc = topics_load(b);
 	if (rc != 0)
 		return rc;
@@ -756,6 +906,9 @@ void chronik_broker_close(chronik_broker *b)
 	if (b->http)
 		chronik_http_set_ready(b->http, false);
 	chronik_producers_snapshot_all(b);
+	uv_mutex_lock(&b->stats_mu);
+	b->stats_storage = NULL; /* the metrics collector lets go */
+	uv_mutex_unlock(&b->stats_mu);
 	if (b->storage) {
 		chronik_log_info(b->log, "broker", "syncing and closing "
 				 "storage");
@@ -789,5 +942,6 @@ void chronik_broker_close(chronik_broker *b)
 	}
 	chronik_metrics_free(b->metrics);
 	uv_mutex_destroy(&b->post_mu);
+	uv_mutex_destroy(&b->stats_mu);
 	chronik_log_info(b->log, "broker", "stopped");
 }

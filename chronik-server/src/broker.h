@@ -72,6 +72,45 @@ typedef struct chronik_handler {
 	chronik_handler_fn fn;
 } chronik_handler;
 
+/* ---- zero-copy response bytes (sendfile) ----------------------------
+ * A handler whose response carries large byte fields that live in files
+ * (Fetch records in segment files) does not copy them: it points the
+ * bytes field at a splice's marker (CHRONIK_SPLICE_MARKER bytes from
+ * chronik_splice_init) and lists the pieces (file ranges, memory) that
+ * replace it on the wire. The framework encodes the response with the
+ * markers, then writes the bytes before each marker, the field's real
+ * length prefix and the pieces (file ranges with sendfile(2) once the
+ * socket's write queue is empty), keeping the connection's response
+ * order. From chronik_request_complete() on, the framework owns the
+ * pieces' fds (it closes them) and calls req->out_free(req->out_free_arg)
+ * once the response is written or dropped, which releases the memory the
+ * pieces point to. Only byte fields (not nested in tagged fields) may be
+ * spliced: int32 length prefix in non-flexible versions, unsigned varint
+ * length + 1 in flexible ones. */
+#define CHRONIK_SPLICE_MARKER 16
+
+typedef struct chronik_splice_piece {
+	int fd;              /* file to send from, or -1 for memory */
+	uint64_t pos;        /* file position (fd >= 0) */
+	const uint8_t *mem;  /* fd == -1: bytes valid until out_free */
+	size_t len;
+} chronik_splice_piece;
+
+typedef struct chronik_splice {
+	uint8_t marker[CHRONIK_SPLICE_MARKER];
+	chronik_splice_piece *pieces; /* any memory (read at complete) */
+	size_t npieces;
+	size_t len;                   /* sum of the pieces' lengths */
+} chronik_splice;
+
+/* One part of a response being written (framework-private). */
+typedef struct chronik_out_piece {
+	int fd;
+	uint64_t pos;
+	const uint8_t *mem;
+	size_t len;
+} chronik_out_piece;
+
 /* One request from its frame to its encoded response. */
 struct chronik_request {
 	chronik_broker *broker;
@@ -96,6 +135,13 @@ struct chronik_request {
 	 * soon (at once for a long poll). */
 	void (*cancel)(chronik_request *req);
 
+	/* Zero-copy bytes of the response (see chronik_splice above); the
+	 * array may live in the arena. Set before completing. */
+	chronik_splice *splices;
+	size_t nsplices;
+	void (*out_free)(void *arg);
+	void *out_free_arg;
+
 	/* --- framework-private --- */
 	uint8_t *frame;   /* the request bytes; body views point here */
 	size_t frame_len;
@@ -104,6 +150,12 @@ struct chronik_request {
 	size_t out_len;
 	bool done;
 	bool no_response;
+	chronik_out_piece *pieces; /* spliced response, else NULL */
+	size_t npieces, piece_idx;
+	uint64_t piece_off;        /* bytes of pieces[piece_idx] sent */
+	uint8_t (*prefixes)[8];    /* length prefixes of the splices */
+	unsigned int writes;       /* uv_writes in flight */
+	bool all_queued;           /* every byte handed to the socket */
 	chronik_request *next; /* connection FIFO */
 	chronik_request *post_next; /* chronik_broker_post queue */
 };
@@ -169,7 +221,8 @@ struct chronik_broker {
 	uv_signal_t sigterm, sigint;
 	uv_async_t post_async;
 	uv_timer_t shutdown_timer;
-	bool stopping;
+	/* Read by the HTTP thread (/admin status): atomic. */
+	atomic_bool stopping;
 	int exit_code;
 	unsigned int shutdown_ticks;
 
@@ -177,6 +230,19 @@ struct chronik_broker {
 	uv_mutex_t post_mu;
 	bool post_closed; /* no more uv_async_send; drained by close */
 	struct chronik_post_item *post_head, *post_tail;
+
+	/* Topics whose partition logs are being deleted by a worker
+	 * (loop thread): the name cannot be created again until done. */
+	struct chronik_topic_deletion *deletions;
+	/* Fetch wake-ups being processed (fetch.c; loop thread). */
+	void *fetch_wake_list;
+	/* Random part of splice markers (chronik_splice_init). */
+	uint8_t splice_nonce[12];
+	uint32_t splice_seq;
+	/* Guards `stats_storage`, the storage as the metrics collector
+	 * (HTTP thread) may use it: NULL once the storage closes. */
+	uv_mutex_t stats_mu;
+	chronik_storage *stats_storage;
 
 	/* Limits. */
 	size_t max_request_bytes;
@@ -225,7 +291,10 @@ int chronik_broker_topic_create(chronik_broker *b, chronik_topic **out,
 				const chronik_storage_meta_config *configs,
 				size_t nconfigs, bool validate_only,
 				const char **why);
-/* Mark deleted in meta and forget it. 0 or CHRONIK_ENOTFOUND. */
+/* Mark deleted in meta and forget it; its partition logs are deleted
+ * by a worker thread (chronik_storage_partition_delete), and creating
+ * the name again returns CHRONIK_EEXIST until that is done.
+ * 0 or CHRONIK_ENOTFOUND. */
 int chronik_broker_topic_delete(chronik_broker *b, const char *name);
 /* Kafka's topic name rule: 1..249 chars of [a-zA-Z0-9._-], not . or .. */
 bool chronik_topic_name_valid(const char *name, size_t len);
@@ -233,6 +302,9 @@ bool chronik_topic_name_valid(const char *name, size_t len);
 /* Long polling (fetch handler): wake waiters of partitions whose high
  * watermark moved. Called by the broker on the storage event fd. */
 void chronik_fetch_wake(chronik_broker *b);
+
+/* Give `sp` a marker unique on this broker and no pieces. */
+void chronik_splice_init(chronik_broker *b, chronik_splice *sp);
 
 /* Monotonic clock and wall clock. */
 uint64_t chronik_now_ns(void);

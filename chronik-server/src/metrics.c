@@ -860,12 +860,17 @@ int chronik_broker_metrics_init(chronik_broker_metrics *bm,
 	TRY(chronik_metrics_counter(&bm->wal_syncs, reg,
 				    "chronik_wal_syncs_total",
 				    "Write-ahead log group commits (fsyncs)."));
+	/* The WAL counts batches in power-of-two buckets [2^i, 2^(i+1));
+	 * these bounds (2^(i+1) - 1) match them exactly. */
+	static const double wal_bounds[] = {
+		1, 3, 7, 15, 31, 63, 127, 255, 511, 1023, 2047, 4095, 8191,
+		16383, 32767, 65535
+	};
 	TRY(chronik_metrics_histogram(&bm->wal_sync_records, reg,
 				      "chronik_wal_sync_records",
 				      "Records made durable per write-ahead "
-				      "log sync.",
-				      chronik_metrics_count_buckets,
-				      chronik_metrics_count_nbuckets));
+				      "log sync.", wal_bounds,
+				      sizeof wal_bounds / sizeof *wal_bounds));
 #undef TRY
 	bm->start_mono = clock_seconds(CLOCK_MONOTONIC);
 	chronik_gauge_set(bm->start_time, clock_seconds(CLOCK_REALTIME));

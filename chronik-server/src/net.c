@@ -13,9 +13,12 @@
  * or max_queued_output bytes of responses not yet written.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "broker.h"
 #include "handlers/handlers.h"
@@ -31,6 +34,7 @@ struct chronik_conn {
 	int refs;          /* the handle + writes in flight */
 	bool closing;
 	bool reading;
+	bool trailing_logged; /* one log line per connection */
 	/* Frame reader. */
 	uint8_t size_buf[4];
 	size_t size_got;
@@ -42,6 +46,15 @@ struct chronik_conn {
 	chronik_request *head, *tail;
 	size_t inflight;         /* in the FIFO */
 	size_t queued_out;       /* bytes handed to uv_write, not done */
+	/* A spliced response being written piece by piece (it left the
+	 * FIFO; later responses wait for it). */
+	chronik_request *sending;
+	/* Waits for the socket to become writable after sendfile said
+	 * EAGAIN: polls a dup() of the socket's fd, since libuv allows one
+	 * handle per fd. Allocated on first use. */
+	uv_poll_t *wpoll;
+	int wpoll_fd;
+	bool wpoll_active;
 	chronik_conn *next, **pprev;
 	uint8_t rbuf[READ_BUF];
 };
@@ -50,7 +63,11 @@ typedef struct write_req {
 	uv_write_t w;
 	chronik_request *req;
 	chronik_conn *conn;
+	size_t len;
 } write_req;
+
+static void conn_flush(chronik_conn *c);
+static void conn_pump(chronik_conn *c);
 
 uint64_t chronik_now_ns(void)
 {
@@ -74,10 +91,34 @@ static void conn_unref(chronik_conn *c)
 	}
 }
 
+/* Close the fds of splices the framework did not take over. */
+static void splices_release(chronik_request *req)
+{
+	for (size_t i = 0; i < req->nsplices; i++) {
+		chronik_splice *sp = &req->splices[i];
+		for (size_t j = 0; j < sp->npieces; j++)
+			if (sp->pieces[j].fd >= 0) {
+				close(sp->pieces[j].fd);
+				sp->pieces[j].fd = -1;
+			}
+	}
+	req->splices = NULL;
+	req->nsplices = 0;
+}
+
 static void request_free(chronik_request *req)
 {
 	if (!req)
 		return;
+	if (req->arena)
+		splices_release(req);
+	for (size_t i = 0; i < req->npieces; i++)
+		if (req->pieces[i].fd >= 0)
+			close(req->pieces[i].fd);
+	free(req->pieces);
+	free(req->prefixes);
+	if (req->out_free)
+		req->out_free(req->out_free_arg);
 	chronik_protocol_arena_free(req->arena);
 	free(req->frame);
 	free(req->out);
@@ -104,6 +145,64 @@ static void on_handle_closed(uv_handle_t *h)
 {
 	chronik_conn *c = h->data;
 	conn_unref(c);
+}
+
+static void on_wpoll_closed(uv_handle_t *h)
+{
+	chronik_conn *c = h->data;
+	close(c->wpoll_fd);
+	free(h);
+	conn_unref(c);
+}
+
+/* The socket is writable again: go on with the spliced response. */
+static void on_wpoll(uv_poll_t *p, int status, int events)
+{
+	chronik_conn *c = p->data;
+	(void)events;
+	uv_poll_stop(p);
+	c->wpoll_active = false;
+	if (c->closing)
+		return;
+	if (status < 0) {
+		chronik_net__conn_close(c, uv_strerror(status));
+		return;
+	}
+	conn_pump(c);
+}
+
+static int conn_wait_writable(chronik_conn *c)
+{
+	int rc;
+
+	if (!c->wpoll) {
+		uv_os_fd_t fd;
+		rc = uv_fileno((uv_handle_t *)&c->tcp, &fd);
+		if (rc < 0)
+			return rc;
+		c->wpoll = malloc(sizeof *c->wpoll);
+		if (!c->wpoll)
+			return UV_ENOMEM;
+		c->wpoll_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (c->wpoll_fd < 0) {
+			free(c->wpoll);
+			c->wpoll = NULL;
+			return uv_translate_sys_error(errno);
+		}
+		rc = uv_poll_init(c->b->loop, c->wpoll, c->wpoll_fd);
+		if (rc < 0) {
+			close(c->wpoll_fd);
+			free(c->wpoll);
+			c->wpoll = NULL;
+			return rc;
+		}
+		c->wpoll->data = c;
+		c->refs++;
+	}
+	rc = uv_poll_start(c->wpoll, UV_WRITABLE, on_wpoll);
+	if (rc == 0)
+		c->wpoll_active = true;
+	return rc;
 }
 
 /* Close a connection: stop reading, detach requests still being
@@ -139,6 +238,19 @@ void chronik_net__conn_close(chronik_conn *c, const char *why)
 	}
 	c->head = c->tail = NULL;
 	c->inflight = 0;
+	if (c->sending) {
+		/* Its uv_writes (if any) are cancelled; the last frees it. */
+		req = c->sending;
+		c->sending = NULL;
+		req->all_queued = true;
+		if (req->writes == 0)
+			request_free(req);
+	}
+	if (c->wpoll) {
+		uv_poll_stop(c->wpoll);
+		uv_close((uv_handle_t *)c->wpoll, on_wpoll_closed);
+		c->wpoll = NULL;
+	}
 	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
@@ -147,23 +259,131 @@ static void on_write(uv_write_t *w, int status)
 	write_req *wr = (write_req *)w;
 	chronik_conn *c = wr->conn;
 	chronik_broker *b = c->b;
+	chronik_request *req = wr->req;
 
-	c->queued_out -= wr->req->out_len;
+	c->queued_out -= wr->len;
 	if (status == 0)
-		chronik_counter_add(b->bm->bytes_sent, wr->req->out_len);
-	request_free(wr->req);
+		chronik_counter_add(b->bm->bytes_sent, wr->len);
 	free(wr);
+	if (--req->writes == 0 && req->all_queued)
+		request_free(req);
 	if (status < 0 && !c->closing)
 		chronik_net__conn_close(c, uv_strerror(status));
-	if (!c->closing)
-		conn_update_reading(c);
+	if (!c->closing) {
+		if (c->sending)
+			conn_pump(c); /* the queue may be empty now */
+		else
+			conn_update_reading(c);
+	}
 	conn_unref(c);
+}
+
+/* uv_write bufs[0..n) for req. 0 or a libuv error. */
+static int conn_write(chronik_conn *c, chronik_request *req,
+		      uv_buf_t *bufs, unsigned int n, size_t len)
+{
+	write_req *wr = malloc(sizeof *wr);
+	int rc;
+
+	if (!wr)
+		return UV_ENOMEM;
+	wr->req = req;
+	wr->conn = c;
+	wr->len = len;
+	rc = uv_write(&wr->w, (uv_stream_t *)&c->tcp, bufs, n, on_write);
+	if (rc < 0) {
+		free(wr);
+		return rc;
+	}
+	req->writes++;
+	c->refs++;
+	c->queued_out += len;
+	return 0;
+}
+
+/* Write what can be written of the spliced response c->sending: memory
+ * pieces with uv_write, file pieces with sendfile(2) once libuv's write
+ * queue is empty (so the bytes stay in order); on EAGAIN wait for the
+ * socket to become writable. When every byte is out, go on with the
+ * FIFO. */
+static void conn_pump(chronik_conn *c)
+{
+	chronik_request *req = c->sending;
+	uv_stream_t *s = (uv_stream_t *)&c->tcp;
+	int rc;
+
+	if (!req || c->wpoll_active)
+		return;
+	while (req->piece_idx < req->npieces) {
+		chronik_out_piece *pc = &req->pieces[req->piece_idx];
+		if (pc->fd < 0) {
+			uv_buf_t bufs[16];
+			unsigned int n = 0;
+			size_t len = 0;
+			while (req->piece_idx < req->npieces && n < 16 &&
+			       req->pieces[req->piece_idx].fd < 0) {
+				pc = &req->pieces[req->piece_idx++];
+				bufs[n++] = uv_buf_init((char *)pc->mem,
+							(unsigned int)pc->len);
+				len += pc->len;
+			}
+			rc = conn_write(c, req, bufs, n, len);
+			if (rc < 0) {
+				chronik_net__conn_close(c, uv_strerror(rc));
+				return;
+			}
+			continue;
+		}
+		if (uv_stream_get_write_queue_size(s) > 0)
+			return; /* on_write calls us again */
+		uv_os_fd_t fd;
+		if (uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0) {
+			chronik_net__conn_close(c, "no socket");
+			return;
+		}
+		off_t off = (off_t)(pc->pos + req->piece_off);
+		size_t left = pc->len - (size_t)req->piece_off;
+		ssize_t n = sendfile(fd, pc->fd, &off,
+				     left > (1u << 30) ? (1u << 30) : left);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			rc = conn_wait_writable(c);
+			if (rc < 0)
+				chronik_net__conn_close(c, uv_strerror(rc));
+			return;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* 0: the file is shorter than the range (truncated
+			 * since): the frame cannot be completed. */
+			chronik_log_info(c->b->log, "net", "connection %llu "
+					 "(%s): sendfile: %s; closing",
+					 (unsigned long long)c->id, c->peer,
+					 n == 0 ? "file shorter than expected" :
+					 strerror(errno));
+			chronik_net__conn_close(c, "sendfile failed");
+			return;
+		}
+		chronik_counter_add(c->b->bm->bytes_sent, (uint64_t)n);
+		req->piece_off += (uint64_t)n;
+		if (req->piece_off == pc->len) {
+			close(pc->fd);
+			pc->fd = -1;
+			req->piece_idx++;
+			req->piece_off = 0;
+		}
+	}
+	c->sending = NULL;
+	req->all_queued = true;
+	if (req->writes == 0)
+		request_free(req);
+	conn_flush(c);
 }
 
 /* Write every finished response at the head of the FIFO. */
 static void conn_flush(chronik_conn *c)
 {
-	while (c->head && c->head->done && !c->closing) {
+	while (c->head && c->head->done && !c->closing && !c->sending) {
 		chronik_request *req = c->head;
 		c->head = req->next;
 		if (!c->head)
@@ -174,26 +394,20 @@ static void conn_flush(chronik_conn *c)
 			request_free(req);
 			continue;
 		}
-		write_req *wr = malloc(sizeof *wr);
-		if (!wr) {
-			request_free(req);
-			chronik_net__conn_close(c, "out of memory");
-			return;
+		if (req->pieces) {
+			c->sending = req;
+			conn_pump(c);
+			return; /* conn_pump flushes the rest when done */
 		}
-		wr->req = req;
-		wr->conn = c;
+		req->all_queued = true;
 		uv_buf_t buf = uv_buf_init((char *)req->out,
 					   (unsigned int)req->out_len);
-		int rc = uv_write(&wr->w, (uv_stream_t *)&c->tcp, &buf, 1,
-				  on_write);
+		int rc = conn_write(c, req, &buf, 1, req->out_len);
 		if (rc < 0) {
 			request_free(req);
-			free(wr);
 			chronik_net__conn_close(c, uv_strerror(rc));
 			return;
 		}
-		c->refs++;
-		c->queued_out += req->out_len;
 	}
 	if (!c->closing)
 		conn_update_reading(c);
@@ -207,6 +421,103 @@ static void request_account(chronik_request *req)
 	chronik_broker_metrics_request(b->bm, req->api_key, req->error_code,
 		req->error_code ? chronik_protocol_error_name(req->error_code)
 				: NULL, secs);
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/*
+ * Turn the encoded response (with splice markers in place of spliced
+ * byte fields) into pieces: the bytes around each marker, the field's
+ * real length prefix, the splice's pieces; and fix the frame size. The
+ * splices' fds move to req->pieces.
+ */
+static int request_splice(chronik_request *req, int16_t version)
+{
+	bool flexible = chronik_protocol_response_header_version(
+		req->api_key, version) >= 1;
+	size_t plen = flexible ? 1 : 4;
+	size_t n = 1, k = 0, from = 0, at = 4;
+	uint64_t total = req->out_len - 4;
+	uint8_t *out = req->out;
+
+	for (size_t i = 0; i < req->nsplices; i++)
+		n += 2 + req->splices[i].npieces;
+	req->pieces = calloc(n, sizeof *req->pieces);
+	req->prefixes = calloc(req->nsplices, sizeof *req->prefixes);
+	if (!req->pieces || !req->prefixes)
+		return CHRONIK_ENOMEM;
+	for (size_t i = 0; i < req->nsplices; i++) {
+		chronik_splice *sp = &req->splices[i];
+		uint8_t *m = memmem(out + at, req->out_len - at, sp->marker,
+				    CHRONIK_SPLICE_MARKER);
+		size_t mpos, pl = 0;
+		uint64_t v;
+
+		if (!m)
+			return CHRONIK_EMALFORMED;
+		mpos = (size_t)(m - out);
+		if (mpos < at + plen ||
+		    (flexible && out[mpos - 1] != CHRONIK_SPLICE_MARKER + 1) ||
+		    (!flexible && get_be32(out + mpos - 4) !=
+				  CHRONIK_SPLICE_MARKER))
+			return CHRONIK_EMALFORMED;
+		if (sp->len >= INT32_MAX)
+			return CHRONIK_ETOOBIG;
+		req->pieces[k++] = (chronik_out_piece){ -1, 0, out + from,
+			mpos - plen - from };
+		if (flexible) {
+			for (v = (uint64_t)sp->len + 1; v >= 0x80; v >>= 7)
+				req->prefixes[i][pl++] = (uint8_t)(v | 0x80);
+			req->prefixes[i][pl++] = (uint8_t)v;
+		} else {
+			put_be32(req->prefixes[i], (uint32_t)sp->len);
+			pl = 4;
+		}
+		req->pieces[k++] = (chronik_out_piece){ -1, 0,
+			req->prefixes[i], pl };
+		for (size_t j = 0; j < sp->npieces; j++) {
+			chronik_splice_piece *p = &sp->pieces[j];
+			req->pieces[k++] = (chronik_out_piece){ p->fd,
+				p->pos, p->mem, p->len };
+			p->fd = -1;
+		}
+		total += pl + sp->len;
+		total -= plen + CHRONIK_SPLICE_MARKER;
+		from = at = mpos + CHRONIK_SPLICE_MARKER;
+	}
+	req->pieces[k++] = (chronik_out_piece){ -1, 0, out + from,
+		req->out_len - from };
+	/* Drop empty memory pieces. */
+	n = 0;
+	for (size_t i = 0; i < k; i++)
+		if (req->pieces[i].fd >= 0 || req->pieces[i].len > 0)
+			req->pieces[n++] = req->pieces[i];
+	req->npieces = n;
+	if (total > INT32_MAX)
+		return CHRONIK_ETOOBIG;
+	put_be32(out, (uint32_t)total);
+	return 0;
+}
+
+void chronik_splice_init(chronik_broker *b, chronik_splice *sp)
+{
+	uint32_t seq = ++b->splice_seq;
+
+	memset(sp, 0, sizeof *sp);
+	memcpy(sp->marker, b->splice_nonce, sizeof b->splice_nonce);
+	put_be32(sp->marker + sizeof b->splice_nonce, seq);
 }
 
 /* Encode req->resp behind a size prefix into req->out. */
@@ -230,6 +541,8 @@ static int request_encode(chronik_request *req, int16_t version)
 			req->out, n, CHRONIK_PROTOCOL_FRAME_SIZE_PREFIX,
 			req->api_key, version, &rh, req->resp, &err);
 	}
+	if (rc == 0 && req->nsplices)
+		rc = request_splice(req, version);
 	if (rc != 0)
 		chronik_log_error(req->broker->log, "net",
 				  "cannot encode %s v%d response: %s",
@@ -251,6 +564,8 @@ static void request_finish(chronik_request *req, bool respond,
 		rc = request_encode(req, version);
 	req->no_response = !respond;
 	req->done = true;
+	/* Splices not taken over by the encoding: close their fds. */
+	splices_release(req);
 	/* The request bytes and decoded structs are no longer needed. */
 	chronik_protocol_arena_free(req->arena);
 	req->arena = NULL;
@@ -289,6 +604,75 @@ char *chronik_request_strdup(chronik_request *req,
 	memcpy(p, s->ptr, (size_t)s->len);
 	p[s->len] = '\0';
 	return p;
+}
+
+/*
+ * Trailing bytes after a complete request body. Kafka's broker reads the
+ * fields it knows and ignores whatever follows, and librdkafka >= 2.10
+ * relies on it: its all-topics Metadata v9+ request writes the null
+ * topic array as 4 bytes instead of a 1-byte varint (librdkafka issue
+ * 5049), leaving 3 bytes after the body. The codec rejects such a body
+ * (CHRONIK_EMALFORMED at the offset where the message ended), so for the
+ * APIs below the body is decoded again without the tail.
+ *
+ * Only APIs that change nothing are tolerant. For the others (Produce,
+ * topic and group changes, commits, transactions) bytes after the body
+ * mean that the client and the broker disagree about the layout, and
+ * acting on a misread write is worse than closing the connection: they
+ * stay strict. A decode error anywhere but at a message end is never
+ * forgiven: the prefix decode then fails (the decoder needs bytes that
+ * the cut removed) and the original error stands.
+ */
+static bool api_tolerates_trailing(int16_t api_key)
+{
+	switch (api_key) {
+	case CHRONIK_PROTOCOL_API_FETCH:
+	case CHRONIK_PROTOCOL_API_LIST_OFFSETS:
+	case CHRONIK_PROTOCOL_API_METADATA:
+	case CHRONIK_PROTOCOL_API_OFFSET_FETCH:
+	case CHRONIK_PROTOCOL_API_FIND_COORDINATOR:
+	case CHRONIK_PROTOCOL_API_DESCRIBE_GROUPS:
+	case CHRONIK_PROTOCOL_API_LIST_GROUPS:
+	case CHRONIK_PROTOCOL_API_API_VERSIONS:
+	case CHRONIK_PROTOCOL_API_DESCRIBE_ACLS:
+	case CHRONIK_PROTOCOL_API_DESCRIBE_CONFIGS:
+	case CHRONIK_PROTOCOL_API_DESCRIBE_LOG_DIRS:
+	case CHRONIK_PROTOCOL_API_DESCRIBE_CLIENT_QUOTAS:
+	case CHRONIK_PROTOCOL_API_DESCRIBE_CLUSTER:
+	case CHRONIK_PROTOCOL_API_DESCRIBE_PRODUCERS:
+	case CHRONIK_PROTOCOL_API_DESCRIBE_TRANSACTIONS:
+	case CHRONIK_PROTOCOL_API_LIST_TRANSACTIONS:
+	case CHRONIK_PROTOCOL_API_CONSUMER_GROUP_DESCRIBE:
+	case CHRONIK_PROTOCOL_API_DESCRIBE_TOPIC_PARTITIONS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int decode_without_tail(chronik_conn *c, chronik_request *req,
+			       void **body, const uint8_t *p, size_t n,
+			       chronik_protocol_errinfo *err)
+{
+	chronik_protocol_errinfo err2;
+	size_t end = err->offset;
+
+	if (!api_tolerates_trailing(req->api_key) || end >= n)
+		return err->code ? err->code : CHRONIK_EMALFORMED;
+	if (chronik_protocol_request_decode(body, req->arena, req->api_key,
+					    req->api_version, p, end,
+					    &err2) != 0)
+		return CHRONIK_EMALFORMED; /* err keeps the first error */
+	if (!c->trailing_logged) {
+		c->trailing_logged = true;
+		chronik_log_info(c->b->log, "net", "connection %llu (%s): "
+				 "ignoring %zu byte(s) after the %s v%d body "
+				 "(as Kafka does; librdkafka issue 5049)",
+				 (unsigned long long)c->id, c->peer, n - end,
+				 chronik_protocol_api_get(req->api_key)->name,
+				 req->api_version);
+	}
+	return 0;
 }
 
 /* A complete frame: decode, route, run the handler. Takes the frame. */
@@ -390,6 +774,9 @@ static void conn_dispatch(chronik_conn *c, uint8_t *frame, size_t len)
 	}
 	rc = chronik_protocol_request_decode(&body, req->arena, req->api_key,
 		req->api_version, frame + used, len - used, &err);
+	if (rc == CHRONIK_EMALFORMED)
+		rc = decode_without_tail(c, req, &body, frame + used,
+					 len - used, &err);
 	if (rc == 0)
 		rc = chronik_protocol_response_new(&req->resp, req->arena,
 						   req->api_key);
@@ -600,7 +987,7 @@ static void on_sweep(uv_timer_t *t)
 		next = c->next;
 		if (c->frame_start_ns && now - c->frame_start_ns > limit)
 			chronik_net__conn_close(c, "partial request timed out");
-		else if (!c->head && c->queued_out == 0 &&
+		else if (!c->head && c->queued_out == 0 && !c->sending &&
 			 now - c->last_active_ns > limit)
 			chronik_net__conn_close(c, "idle");
 	}
@@ -696,7 +1083,7 @@ again:
 bool chronik_net_idle(chronik_broker *b)
 {
 	for (chronik_conn *c = b->conns; c; c = c->next)
-		if (c->head || c->queued_out)
+		if (c->head || c->queued_out || c->sending)
 			return false;
 	return true;
 }

@@ -108,33 +108,6 @@ fail:
 	return rc;
 }
 
-void chronik_topic_admin_discard(chronik_broker *b,
-				 chronik_storage_partition **parts,
-				 int32_t n)
-{
-	for (int32_t p = 0; p < n; p++) {
-		chronik_storage_offsets o;
-		if (!parts[p] ||
-		    chronik_storage_partition_offsets(&o, parts[p]) != 0)
-			continue;
-		int rc = chronik_storage_delete_records(parts[p],
-							o.high_watermark);
-		if (rc != 0)
-			chronik_log_warn(b->log, "admin", "deleted partition "
-					 "%d: cannot discard its records: %s",
-					 p, chronik_strerror(rc));
-	}
-}
-
-void chronik_topic_admin_checkpoint(chronik_broker *b)
-{
-	/* TODO(broker): blocks the loop for a segment sync. */
-	int rc = chronik_storage_flush(b->storage);
-	if (rc != 0)
-		chronik_log_warn(b->log, "admin", "flush after topic deletion:"
-				 " %s", chronik_strerror(rc));
-}
-
 /* ---- start-up purge -------------------------------------------------- */
 
 typedef struct dead_topic {

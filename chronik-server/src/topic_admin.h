@@ -35,16 +35,6 @@ int chronik_topic_admin_set_configs(chronik_broker *b, chronik_topic *t,
 int chronik_topic_admin_grow(chronik_broker *b, chronik_topic *t,
 			     int32_t partitions);
 
-/* After chronik_broker_topic_delete(): make the partitions' data
- * unreadable and let the storage drop it (see above). parts/n are the
- * deleted topic's partitions. */
-void chronik_topic_admin_discard(chronik_broker *b,
-				 chronik_storage_partition **parts,
-				 int32_t n);
-/* After one or more discards: flush the storage so the WAL checkpoint
- * passes the deleted topics' records (no replay brings them back once
- * their directories are gone). Blocks for a segment sync. */
-void chronik_topic_admin_checkpoint(chronik_broker *b);
 
 /* Start-up hook, after the metadata store opened and before the storage
  * opens (main thread): rename deleted topics' partition directories to

@@ -849,6 +849,11 @@ int slog_clean_partition(chronik_storage_partition *p, int64_t now_ms)
 	int r = 0;
 
 	pthread_mutex_lock(&p->clean_mu);
+	if (p->deleted) {
+		/* Deleted meanwhile (the table was read without it). */
+		pthread_mutex_unlock(&p->clean_mu);
+		return 0;
+	}
 	retention(p, now_ms);
 	if (p->cfg.cleanup_policy & CHRONIK_STORAGE_CLEANUP_COMPACT)
 		r = compact(p, now_ms);
@@ -899,6 +904,7 @@ void *slog_cleaner_main(void *arg)
 		if (s->cl_stop)
 			break;
 		pthread_mutex_unlock(&s->cl_mu);
+		slog_remove_deleted_dirs(s);
 		chronik_storage_run_cleaner(s);
 		pthread_mutex_lock(&s->cl_mu);
 	}

@@ -110,6 +110,17 @@ struct chronik_storage_partition {
 	int64_t last_clean_ms;
 	int kept_tombstones;
 	int clean_loaded;   /* cleaner-offset read */
+	/* Deletion (chronik_storage_partition_delete): deleting is set
+	 * under s->lock and lock (appends refuse), deleted once the
+	 * directory is gone (under lock); the struct then waits in
+	 * s->graveyard until close, since other threads may still hold a
+	 * pointer taken before (writer, cleaner). */
+	int deleting;
+	int deleted;
+	/* WAL records with a lower LSN belong to an earlier partition of
+	 * the same name (deleted since): replay skips them. 0 when the
+	 * directory predates the created-lsn file. */
+	uint64_t birth_lsn;
 };
 
 struct chronik_storage {
@@ -156,6 +167,12 @@ struct chronik_storage {
 	pthread_mutex_t cl_mu;
 	pthread_cond_t cl_cv;
 	int cl_stop;
+	/* Deleted partitions: structs kept until close; directories
+	 * (<topic>-<p>.<id>-delete) the cleaner removes (under cl_mu). */
+	chronik_storage_partition **graveyard;
+	size_t ngraveyard, capgraveyard;
+	char **del_dirs;
+	size_t ndel_dirs, capdel_dirs;
 };
 
 /* storage.c */
@@ -165,6 +182,9 @@ int slog_err(chronik_storage *s, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int64_t slog_now_ms(void);
 int slog_fsync_dir(const char *dir);
+/* Remove the directories of deleted partitions queued so far (cleaner
+ * thread; takes cl_mu briefly). */
+void slog_remove_deleted_dirs(chronik_storage *s);
 
 /* segment.c */
 void slog_parse_hdr(struct slog_bhdr *h, const uint8_t *b);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,10 @@
 #define RP_FILE "recovery-point"
 #define RP_VERSION 1
 #define RP_SLOT 64
+#define BIRTH_MAGIC "CHRKBLSN"
+#define BIRTH_FILE "created-lsn"
+#define DELETE_SUFFIX "-delete"
+#define NEW_SUFFIX ".new"
 
 static int mark_dirty(chronik_storage *s, struct slog_seg *g);
 
@@ -324,6 +329,79 @@ static int write_lso(chronik_storage_partition *p, int64_t off)
 	return 0;
 }
 
+/* created-lsn file (docs/formats.md): magic "CHRKBLSN", u32 version 1,
+ * u32 zero, u64 LSN, u32 CRC-32C of bytes 0..23, u32 zero; little-endian.
+ * Written once, in a new partition directory before it gets its name:
+ * WAL records with a lower LSN belong to an earlier partition of that
+ * name. Missing or damaged: 0 (every record applies, the old rule). */
+static uint64_t read_birth(chronik_storage_partition *p)
+{
+	char path[4200];
+	uint8_t b[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", p->dir, BIRTH_FILE);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, b, sizeof b);
+	close(fd);
+	if (n != (ssize_t)sizeof b || memcmp(b, BIRTH_MAGIC, 8) ||
+	    get_le32(b + 8) != 1 ||
+	    get_le32(b + 24) != chronik_protocol_crc32c(0, b, 24)) {
+		slog_log(p->s, 1, "%s: %s damaged; replaying every WAL "
+			 "record of the partition", p->name, BIRTH_FILE);
+		return 0;
+	}
+	return get_le64(b + 16);
+}
+
+static int write_birth(const char *dir, uint64_t lsn)
+{
+	char path[4400];
+	uint8_t b[32];
+	int fd, r = 0;
+
+	memset(b, 0, sizeof b);
+	memcpy(b, BIRTH_MAGIC, 8);
+	put_le32(b + 8, 1);
+	put_le64(b + 16, lsn);
+	put_le32(b + 24, chronik_protocol_crc32c(0, b, 24));
+	snprintf(path, sizeof path, "%s/%s", dir, BIRTH_FILE);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, b, sizeof b) != (ssize_t)sizeof b || fsync(fd) < 0)
+		r = errno ? -errno : -EIO;
+	close(fd);
+	return r;
+}
+
+/* Remove a directory and the files in it (partition directories hold
+ * no subdirectories). */
+static int remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[4400];
+	int r = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (unlink(path) < 0 && errno != ENOENT && r == 0)
+			r = -errno;
+	}
+	closedir(d);
+	if (rmdir(dir) < 0 && errno != ENOENT && r == 0)
+		r = -errno;
+	return r;
+}
+
 /* recovery-point file (docs/formats.md): two 64-byte slots, each magic
  * "CHRKRCVP", u32 version, u32 zero, u64 generation, i64 segment base,
  * u64 file position, i64 next offset, 12 zero bytes, u32 CRC-32C of bytes
@@ -467,6 +545,7 @@ static int part_load(chronik_storage_partition *p)
 	have_rp = read_rp(p, &rp);
 	if (have_rp)
 		p->rp_gen = rp.gen;
+	p->birth_lsn = read_birth(p);
 	for (size_t i = 0; i < n; i++) {
 		struct slog_seg *g;
 		int last = i + 1 == n, verify = last;
@@ -617,10 +696,29 @@ static int get_part(chronik_storage_partition **out, chronik_storage *s,
 	}
 	if ((r = part_new(&p, s, topic, tlen, partition)) < 0)
 		return r;
-	if (mkdir(p->dir, 0755) < 0 && errno != EEXIST) {
-		r = -errno;
-		part_free(p);
-		return r;
+	if (access(p->dir, F_OK) < 0) {
+		/* A new partition: its directory gets its name only once its
+		 * created-lsn is synced in it, so no crash can leave it
+		 * without one (replay would then give it the WAL records of
+		 * a deleted partition of the same name). */
+		char tmp[4200];
+
+		if ((size_t)snprintf(tmp, sizeof tmp, "%s" NEW_SUFFIX,
+				     p->dir) >= sizeof tmp) {
+			part_free(p);
+			return CHRONIK_EARG;
+		}
+		remove_dir(tmp);
+		if (mkdir(tmp, 0755) < 0 ||
+		    (r = write_birth(tmp, chronik_wal_next_lsn(s->wal))) < 0 ||
+		    (r = slog_fsync_dir(tmp)) < 0 || rename(tmp, p->dir) < 0) {
+			if (r == 0)
+				r = -errno;
+			remove_dir(tmp);
+			part_free(p);
+			return slog_err(s, r, "create %s: %s", p->dir,
+					strerror(-r));
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	r = part_load(p);
@@ -657,6 +755,8 @@ CHRONIK_STORAGE_API int chronik_storage_partition_open(
 		return CHRONIK_ECLOSED;
 	pthread_mutex_lock(&s->lock);
 	r = get_part(&p, s, topic, strlen(topic), partition);
+	if (r == 0 && p->deleting)
+		r = CHRONIK_EAGAIN; /* being deleted right now */
 	pthread_mutex_unlock(&s->lock);
 	if (r < 0)
 		return r;
@@ -873,6 +973,12 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 	memcpy(b, batch, len);
 
 	pthread_mutex_lock(&p->lock);
+	if (p->deleting) {
+		pthread_mutex_unlock(&p->lock);
+		free(e);
+		tail_release(s, len);
+		return CHRONIK_ECLOSED;
+	}
 	if (p->cfg.message_timestamp_type ==
 	    CHRONIK_STORAGE_TIMESTAMP_LOG_APPEND_TIME)
 		stamp_log_append_time(b, len, slog_now_ms());
@@ -1083,7 +1189,7 @@ static int flush_segments(chronik_storage *s)
 		int w = 0, k;
 
 		pthread_mutex_lock(&p->lock);
-		if (p->rp_dirty && p->rp_fd >= 0) {
+		if (p->rp_dirty && p->rp_fd >= 0 && !p->deleted) {
 			w = 1;
 			if ((k = write_rp(p, 0)) < 0)
 				slog_log(s, 1, "%s: write %s: %s", p->name,
@@ -1316,6 +1422,11 @@ CHRONIK_STORAGE_API int chronik_storage_truncate(
 	s = p->s;
 	pthread_mutex_lock(&p->clean_mu);
 	pthread_mutex_lock(&p->lock);
+	if (p->deleting) {
+		pthread_mutex_unlock(&p->lock);
+		pthread_mutex_unlock(&p->clean_mu);
+		return CHRONIK_ECLOSED;
+	}
 	if (offset < p->log_start) {
 		pthread_mutex_unlock(&p->lock);
 		pthread_mutex_unlock(&p->clean_mu);
@@ -1355,7 +1466,9 @@ CHRONIK_STORAGE_API int chronik_storage_delete_records(
 		return CHRONIK_EARG;
 	pthread_mutex_lock(&p->clean_mu);
 	pthread_mutex_lock(&p->lock);
-	if (offset > atomic_load(&p->hw)) {
+	if (p->deleting) {
+		r = CHRONIK_ECLOSED;
+	} else if (offset > atomic_load(&p->hw)) {
 		r = CHRONIK_ENOTFOUND;
 	} else if (offset > p->log_start) {
 		r = write_lso(p, offset);
@@ -1367,6 +1480,163 @@ CHRONIK_STORAGE_API int chronik_storage_delete_records(
 	return r;
 }
 
+/* ------------------------------------------------- partition deletion */
+
+static int queue_del_dir(chronik_storage *s, const char *path)
+{
+	char *c = strdup(path);
+	int r = 0;
+
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_lock(&s->cl_mu);
+	if (s->ndel_dirs == s->capdel_dirs) {
+		size_t nc = s->capdel_dirs ? s->capdel_dirs * 2 : 8;
+		char **a = realloc(s->del_dirs, nc * sizeof *a);
+
+		if (!a)
+			r = -ENOMEM;
+		else {
+			s->del_dirs = a;
+			s->capdel_dirs = nc;
+		}
+	}
+	if (r == 0) {
+		s->del_dirs[s->ndel_dirs++] = c;
+		pthread_cond_signal(&s->cl_cv);
+	}
+	pthread_mutex_unlock(&s->cl_mu);
+	if (r < 0)
+		free(c);
+	return r;
+}
+
+void slog_remove_deleted_dirs(chronik_storage *s)
+{
+	for (;;) {
+		char *dir = NULL;
+		int r;
+
+		pthread_mutex_lock(&s->cl_mu);
+		if (s->ndel_dirs)
+			dir = s->del_dirs[--s->ndel_dirs];
+		pthread_mutex_unlock(&s->cl_mu);
+		if (!dir)
+			return;
+		r = remove_dir(dir);
+		if (r < 0)
+			slog_log(s, 1, "removing %s: %s", dir, strerror(-r));
+		else
+			slog_log(s, 2, "removed %s", dir);
+		free(dir);
+	}
+}
+
+CHRONIK_STORAGE_API int chronik_storage_partition_delete(
+	chronik_storage *s, const char *topic, int32_t partition)
+{
+	chronik_storage_partition *p;
+	char dead[4400];
+	uint8_t id[8];
+	size_t i;
+	int r = 0;
+
+	if (!s || !valid_topic(topic) || partition < 0)
+		return CHRONIK_EARG;
+	if (atomic_load(&s->closing))
+		return CHRONIK_ECLOSED;
+	pthread_mutex_lock(&s->lock);
+	p = find_part(s, topic, strlen(topic), partition);
+	if (p && p->deleting)
+		r = CHRONIK_EAGAIN;
+	else if (p)
+		p->deleting = 1; /* partition_open refuses it from now on */
+	pthread_mutex_unlock(&s->lock);
+	if (!p)
+		return CHRONIK_ENOTFOUND;
+	if (r < 0)
+		return r;
+	/* No cleaner pass on it from here on; appends refuse. Appends in
+	 * flight reach the segment first (then nothing refers to the
+	 * partition's segments but the writer's synced-later list). */
+	pthread_mutex_lock(&p->clean_mu);
+	pthread_mutex_lock(&p->lock);
+	p->apply_waiters++;
+	while (p->seg_end < p->next_offset && !atomic_load(&s->failed))
+		pthread_cond_wait(&p->applied_cv, &p->lock);
+	p->apply_waiters--;
+	if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id) {
+		uint64_t t = (uint64_t)mono_ms() ^ (uint64_t)(uintptr_t)p;
+		put_le64(id, t);
+	}
+	snprintf(dead, sizeof dead, "%s.%016" PRIx64 DELETE_SUFFIX, p->dir,
+		 get_le64(id));
+	/* The rename and leaving the table happen together under s->lock,
+	 * so the writer never fsyncs a directory that moved. */
+	pthread_mutex_lock(&s->lock);
+	if (rename(p->dir, dead) < 0) {
+		r = -errno;
+	} else {
+		for (i = 0; i < s->nparts && s->parts[i] != p; i++)
+			;
+		if (i < s->nparts) {
+			memmove(s->parts + i, s->parts + i + 1,
+				(s->nparts - i - 1) * sizeof *s->parts);
+			s->nparts--;
+		}
+		if (s->ngraveyard == s->capgraveyard) {
+			size_t nc = s->capgraveyard ? s->capgraveyard * 2 : 8;
+			void *a = realloc(s->graveyard, nc * sizeof *s->parts);
+
+			if (a) {
+				s->graveyard = a;
+				s->capgraveyard = nc;
+			}
+		}
+		/* Without room the struct leaks rather than be freed under
+		 * another thread. */
+		if (s->ngraveyard < s->capgraveyard)
+			s->graveyard[s->ngraveyard++] = p;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0) {
+		p->deleting = 0;
+		pthread_mutex_unlock(&p->lock);
+		pthread_mutex_unlock(&p->clean_mu);
+		pthread_mutex_lock(&s->lock);
+		p->deleting = 0;
+		pthread_mutex_unlock(&s->lock);
+		return slog_err(s, r, "delete %s: rename to %s: %s", p->name,
+				dead, strerror(-r));
+	}
+	/* Durable: from here on a restart neither finds the directory nor
+	 * replays the partition's WAL records. */
+	r = slog_fsync_dir(s->topics_dir);
+	for (i = 0; i < p->nsegs; i++)
+		slog_seg_put(p->segs[i]);
+	p->nsegs = 0;
+	p->rp_dirty = 0;
+	p->dir_dirty = 0;
+	p->deleted = 1;
+	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->clean_mu);
+	if (r < 0)
+		return slog_err(s, CHRONIK_EFAILED, "delete %s: fsync %s: %s",
+				p->name, s->topics_dir, strerror(-r));
+	slog_log(s, 2, "%s: deleted (files go in the background)", p->name);
+	if (queue_del_dir(s, dead) < 0)
+		slog_log(s, 1, "%s: left for the next open", dead);
+	return 0;
+}
+
+CHRONIK_STORAGE_API int chronik_storage_wal_stats(
+	struct chronik_wal_stats *out, chronik_storage *s)
+{
+	if (!out || !s)
+		return CHRONIK_EARG;
+	return chronik_wal_stats_get(out, s->wal);
+}
+
 /* --------------------------------------------------- open and recovery */
 
 static int replay(chronik_storage *s)
@@ -1374,7 +1644,7 @@ static int replay(chronik_storage *s)
 	chronik_wal_reader *rd = NULL;
 	chronik_wal_record rec;
 	uint64_t from = chronik_wal_checkpoint_lsn(s->wal);
-	uint64_t bytes = 0, nrec = 0, next_report = 256u << 20;
+	uint64_t bytes = 0, nrec = 0, skipped = 0, next_report = 256u << 20;
 	uint64_t last_lsn = chronik_wal_next_lsn(s->wal) - 1;
 	int k, r = 0;
 
@@ -1402,11 +1672,18 @@ static int replay(chronik_storage *s)
 				 (uint32_t)d[3 + tl] << 8 |
 				 (uint32_t)d[4 + tl] << 16 |
 				 (uint32_t)d[5 + tl] << 24);
+		/* Only partitions whose directory exists: a record of a
+		 * partition without one (deleted: the rename is durable
+		 * before the deletion returns) or older than the
+		 * partition's created-lsn (an earlier partition of that
+		 * name) must not bring the old data back. */
 		pthread_mutex_lock(&s->lock);
-		r = get_part(&p, s, (const char *)d + 2, tl, part);
+		p = find_part(s, (const char *)d + 2, tl, part);
 		pthread_mutex_unlock(&s->lock);
-		if (r < 0)
-			break;
+		if (!p || rec.lsn < p->birth_lsn) {
+			skipped++;
+			continue;
+		}
 		d += tl + 6;
 		if (rec.type == SLOG_WAL_BATCH &&
 		    rec.len - tl - 6 >= SLOG_BATCH_HDR) {
@@ -1440,7 +1717,8 @@ static int replay(chronik_storage *s)
 	chronik_wal_reader_close(rd);
 	s->applied_lsn = last_lsn;
 	slog_log(s, 2, "WAL replay done: %" PRIu64 " records, %" PRIu64
-		 " bytes", nrec, bytes);
+		 " bytes; %" PRIu64 " records of deleted partitions skipped",
+		 nrec, bytes, skipped);
 	return r;
 }
 
@@ -1466,6 +1744,20 @@ static int load_all(chronik_storage *s)
 
 		if (de->d_name[0] == '.' || !dash)
 			continue;
+		size_t nl = strlen(de->d_name);
+		if (!strcmp(dash, DELETE_SUFFIX) ||
+		    (nl > 4 && !strcmp(de->d_name + nl - 4, NEW_SUFFIX))) {
+			/* A deleted partition not yet removed, or a new one
+			 * that never got its name: remove it (in the
+			 * background: it may be large). */
+			char path[4400];
+
+			snprintf(path, sizeof path, "%s/%s", s->topics_dir,
+				 de->d_name);
+			if ((r = queue_del_dir(s, path)) < 0)
+				break;
+			continue;
+		}
 		part = strtol(dash + 1, &end, 10);
 		if (*end || dash[1] == 0 || part < 0 || part > INT32_MAX) {
 			slog_log(s, 1, "%s/%s: not a partition directory",
@@ -1627,6 +1919,12 @@ CHRONIK_STORAGE_API int chronik_storage_close(chronik_storage *s)
 	for (size_t i = 0; i < s->nparts; i++)
 		part_free(s->parts[i]);
 	free(s->parts);
+	for (size_t i = 0; i < s->ngraveyard; i++)
+		part_free(s->graveyard[i]);
+	free(s->graveyard);
+	for (size_t i = 0; i < s->ndel_dirs; i++)
+		free(s->del_dirs[i]); /* removed at the next open */
+	free(s->del_dirs);
 	free(s->dirty);
 	if (s->efd >= 0)
 		close(s->efd);

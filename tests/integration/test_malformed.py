@@ -5,7 +5,8 @@ key, unsupported version, garbage after a valid header, slowloris. Each
 must get an error response or a closed connection; the server stays up
 and a well-behaved client's round trip still works afterwards. Also:
 pipelined requests are answered in order, and ApiVersions advertises
-exactly the served ranges."""
+exactly the served ranges. Trailing bytes after a body: ignored for
+read-only APIs (librdkafka issue 5049), fatal for writes."""
 import os
 import socket
 import struct
@@ -175,11 +176,53 @@ with Server(sys.argv[1], toml='"connections.max.idle.ms" = %d\n'
     c = connect(s)
     c.sendall(frame(header(3, 1, 6) + b'\xff\x00\x00\x07zzzz'))
     check('metadata with a garbage body: connection closed', closed(c))
+    # Trailing bytes after a complete body: ignored (as Kafka does) for
+    # APIs that change nothing, refused for the others (docs/server.md).
     c = connect(s)
     c.sendall(frame(header(18, 0, 6) + os.urandom(33)))
-    check('trailing garbage after a complete body: connection closed',
-          closed(c))
+    r = read_response(c)
+    check('ApiVersions v0 + 33 trailing bytes: answered',
+          r is not None and r[0] == 6 and
+          parse_api_versions_v0(r[1])[0] == 0, r)
+    r = api_versions_v0(c, 8)
+    check('connection usable after ignored trailing bytes',
+          r is not None and r[0] == 8)
+    c.close()
+    # Produce v3 (transactional id null, acks 1, timeout 1000, no
+    # topics) + 3 bytes: a write whose layout we may misread: closed.
+    c = connect(s)
+    c.sendall(frame(header(0, 3, 6) + b'\xff\xff\x00\x01\x00\x00\x03\xe8' +
+                    b'\x00\x00\x00\x00' + b'\x01\x00\x00'))
+    check('Produce + trailing bytes: connection closed', closed(c))
     healthy(s, 'garbage after header')
+
+    # librdkafka >= 2.10 (issue 5049): all-topics Metadata v12 whose null
+    # topic array is written as 4 bytes, 3 of them after the body. The
+    # frame as node-rdkafka 3.6.1 (librdkafka 2.12) sent it.
+    golden = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          '..', 'protocol', 'golden', 'node-rdkafka',
+                          '007-Metadata-v12.bin')
+    with open(golden, 'rb') as f:
+        md = f.read()
+    c = connect(s)
+    c.sendall(frame(md))
+    r = read_response(c)
+    ok = r is not None and r[0] == struct.unpack('>i', md[4:8])[0]
+    detail = r
+    if ok:
+        body = r[1]
+        # header v1: tagged fields (0); throttle; brokers (compact).
+        ok = body[0] == 0 and body[5] == 2
+        node, hl = struct.unpack('>iB', body[6:11])
+        host = body[11:11 + hl - 1].decode()
+        (port,) = struct.unpack('>i', body[10 + hl:14 + hl])
+        ok = ok and host and port == s.port
+        detail = (node, host, port)
+    check('librdkafka 2.12 Metadata v12 with 3 trailing bytes: answered '
+          'with this broker', ok, detail)
+    r = api_versions_v0(c, 9)
+    check('connection usable after the Metadata', r and r[0] == 9)
+    c.close()
 
     # Slowloris: a frame trickled one byte at a time must be cut off
     # once it is older than connections.max.idle.ms.

@@ -351,7 +351,7 @@ static void test_metrics_broker_set(void **state)
 		"chronik_partitions 3\n",
 		"chronik_under_replicated_partitions 0\n",
 		"chronik_wal_syncs_total 1\n",
-		"chronik_wal_sync_records_bucket{le=\"50\"} 1\n",
+		"chronik_wal_sync_records_bucket{le=\"63\"} 1\n",
 		"chronik_wal_sync_records_count 1\n",
 	};
 	const char *p;

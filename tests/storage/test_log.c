@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the partition logs: produce path, reads, ListOffsets,
  * segment rolls, DeleteRecords, truncation, recovery and repair. */
+#include <dirent.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <sys/wait.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdatomic.h>
@@ -740,6 +742,174 @@ static void test_log_tail_cap(void **state)
 		      cap);
 }
 
+/* Directories under topics/ whose name starts with `prefix`. */
+static int count_dirs(const struct fixture *f, const char *prefix,
+		      const char *suffix)
+{
+	char path[4096];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof path, "%s/topics", f->dir);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name), sl = strlen(suffix);
+		if (!strncmp(de->d_name, prefix, strlen(prefix)) &&
+		    l >= sl && !strcmp(de->d_name + l - sl, suffix))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void test_log_partition_delete(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_partition *p = part(f->s, 8192, 512);
+	chronik_storage_offsets o;
+	int64_t base;
+	size_t len;
+	uint8_t *b;
+
+	append_n(p, 200, 2, 30, 5);
+	assert_int_equal(chronik_storage_partition_delete(f->s, "orders", 3),
+			 0);
+	assert_int_equal(count_dirs(f, "orders-3", "3"), 0);
+	/* The renamed directory goes in the background. */
+	for (int i = 0; i < 200 && count_dirs(f, "orders-3.", "-delete");
+	     i++)
+		lt_sleep_ms(10);
+	assert_int_equal(count_dirs(f, "orders-3.", "-delete"), 0);
+	assert_int_equal(chronik_storage_partition_delete(f->s, "orders", 3),
+			 CHRONIK_ENOTFOUND);
+	/* The old pointer refuses appends instead of touching freed
+	 * memory. */
+	b = lt_batch(&len, 2, 0, 30, 1, 5);
+	assert_int_equal(chronik_storage_append(&base, p, b, len, 0, NULL,
+						NULL), CHRONIK_ECLOSED);
+	/* Same name again: a new, empty partition. */
+	p = part(f->s, 8192, 512);
+	chronik_storage_partition_offsets(&o, p);
+	assert_int_equal(o.high_watermark, 0);
+	assert_int_equal(o.log_start_offset, 0);
+	assert_int_equal(chronik_storage_append(&base, p, b, len, 0, NULL,
+						NULL), 0);
+	assert_int_equal(base, 0);
+	assert_int_equal(chronik_storage_wait(p, 2, 5000), 0);
+	free(b);
+	/* A clean restart keeps only the new partition's data. */
+	assert_int_equal(chronik_storage_close(f->s), 0);
+	f->s = lt_open(f->dir, 0);
+	assert_non_null(f->s);
+	p = part(f->s, 8192, 512);
+	chronik_storage_partition_offsets(&o, p);
+	assert_int_equal(o.high_watermark, 2);
+	assert_int_equal(chronik_storage_partition_delete(f->s, "nope", 0),
+			 CHRONIK_ENOTFOUND);
+	assert_int_equal(chronik_storage_partition_delete(f->s, "../x", 0),
+			 CHRONIK_EARG);
+}
+
+/* A storage whose WAL is never checkpointed while it runs: every record
+ * is replayed at the next open. */
+static chronik_storage *open_no_checkpoint(const char *dir)
+{
+	chronik_storage_options o;
+	chronik_storage *s = NULL;
+
+	chronik_storage_options_init(&o, CHRONIK_STORAGE_OPTIONS_VERSION);
+	o.wal_sync_mode = 2; /* survives a process crash */
+	o.sync_segments = 0;
+	o.flush_interval_ms = 3600 * 1000;
+	o.retention_check_ms = 3600 * 1000;
+	o.wal_segment_size = 1 << 20;
+	if (chronik_storage_open(&s, dir, &o) != 0)
+		return NULL;
+	return s;
+}
+
+/* kill -9 after a deletion: the deleted partition's WAL records (not
+ * checkpointed) must not bring it back, neither as a partition of its
+ * own nor inside a new partition of the same name. */
+static void test_log_partition_delete_replay(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_partition *p;
+	chronik_storage_offsets o;
+	char path[4096];
+	pid_t pid;
+	int st;
+
+	assert_int_equal(chronik_storage_close(f->s), 0);
+	f->s = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		chronik_storage *s = open_no_checkpoint(f->dir);
+		chronik_storage_partition *q, *gone, *keep;
+
+		if (!s)
+			_exit(2);
+		if (chronik_storage_partition_open(&q, s, "orders", 3,
+						   NULL) ||
+		    chronik_storage_partition_open(&gone, s, "gone", 0,
+						   NULL) ||
+		    chronik_storage_partition_open(&keep, s, "keep", 0, NULL))
+			_exit(3);
+		append_n(q, 50, 2, 30, 5);
+		append_n(gone, 20, 1, 30, 5);
+		append_n(keep, 10, 3, 30, 5);
+		if (chronik_storage_partition_delete(s, "orders", 3) ||
+		    chronik_storage_partition_delete(s, "gone", 0))
+			_exit(4);
+		if (chronik_storage_partition_open(&q, s, "orders", 3, NULL))
+			_exit(5);
+		append_n(q, 5, 1, 30, 5);
+		append_n(keep, 1, 3, 30, 5);
+		kill(getpid(), SIGKILL);
+		_exit(6);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	f->s = lt_open(f->dir, 0);
+	assert_non_null(f->s);
+	snprintf(path, sizeof path, "%s/topics/gone-0", f->dir);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(chronik_storage_partition_open(&p, f->s, "orders", 3,
+							NULL), 0);
+	chronik_storage_partition_offsets(&o, p);
+	assert_int_equal(o.high_watermark, 5);
+	size_t len;
+	uint8_t *all = lt_read_all(&len, NULL, p, 0);
+	assert_int_equal(check_blob(all, len, 0, 1), 5);
+	free(all);
+	assert_int_equal(chronik_storage_partition_open(&p, f->s, "keep", 0,
+							NULL), 0);
+	chronik_storage_partition_offsets(&o, p);
+	assert_int_equal(o.high_watermark, 33);
+	/* Leftover "-delete" directories are removed after the open. */
+	for (int i = 0; i < 200 && count_dirs(f, "", "-delete"); i++)
+		lt_sleep_ms(10);
+	assert_int_equal(count_dirs(f, "", "-delete"), 0);
+}
+
+static void test_log_wal_stats(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_partition *p = part(f->s, 0, 0);
+	chronik_wal_stats ws;
+
+	append_n(p, 10, 2, 30, 5);
+	memset(&ws, 0, sizeof ws);
+	ws.version = CHRONIK_WAL_STATS_VERSION;
+	assert_int_equal(chronik_storage_wal_stats(&ws, f->s), 0);
+	assert_true(ws.records >= 10);
+	assert_true(ws.batches >= 1);
+	assert_int_equal(chronik_storage_wal_stats(NULL, f->s), CHRONIK_EARG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -770,6 +940,12 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_log_recovery_point,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_partition_delete,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_log_partition_delete_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_wal_stats, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,9 +3,9 @@
  * DeleteTopics by name (v0-5) or by name or id (v6): UNKNOWN_TOPIC_OR_
  * PARTITION / UNKNOWN_TOPIC_ID, INVALID_REQUEST for a name and an id
  * together or a topic named twice; messages from v5. The topic is marked
- * deleted in the metadata store and dropped from the cache; its data is
- * cut off at once and its directories are removed at the next start
- * (topic_admin.h explains why). Loop thread.
+ * deleted in the metadata store and dropped from the cache; the broker
+ * deletes its partition logs on a worker thread
+ * (chronik_storage_partition_delete). Loop thread.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -55,29 +55,25 @@ static void delete_one(chronik_request *req, chronik_protocol_str name,
 			     "This server does not host this topic-partition.");
 		return;
 	}
-	/* The topic is freed by the delete: keep what the response and the
-	 * data removal need. */
+	/* The topic is freed by the delete: keep what the response needs. */
 	const char *cname = admin_dup(req, t->name);
-	int32_t nparts = t->partitions;
-	chronik_storage_partition **parts = chronik_protocol_arena_alloc(
-		req->arena, (size_t)nparts * sizeof *parts);
-	if (!cname || !parts) {
+	if (!cname) {
 		fail(req, res, CHRONIK_PROTOCOL_ERR_UNKNOWN_SERVER_ERROR,
 		     "out of memory");
 		return;
 	}
-	memcpy(parts, t->parts, (size_t)nparts * sizeof *parts);
 	if (req->api_version >= 6) {
 		res->name = admin_str(cname);
 		memcpy(res->topic_id.bytes, t->id, 16);
 	}
+	/* The broker deletes the partition logs on a worker thread
+	 * (chronik_storage_partition_delete); nothing stays readable. */
 	int rc = chronik_broker_topic_delete(b, cname);
 	if (rc != 0) {
 		fail(req, res, CHRONIK_PROTOCOL_ERR_KAFKA_STORAGE_ERROR,
 		     chronik_strerror(rc));
 		return;
 	}
-	chronik_topic_admin_discard(b, parts, nparts);
 }
 
 static bool same_entry(const chronik_protocol_delete_topics_request *r,
@@ -98,7 +94,6 @@ int chronik_handle_delete_topics(chronik_request *req, const void *body,
 	chronik_protocol_delete_topics_response *resp = resp_;
 	bool v6 = req->api_version >= 6;
 	int32_t n = v6 ? r->topics_count : r->topic_names_count;
-	bool deleted = false;
 
 	if (n < 0)
 		n = 0;
@@ -129,9 +124,6 @@ int chronik_handle_delete_topics(chronik_request *req, const void *body,
 		}
 		if (res->error_code && !req->error_code)
 			req->error_code = res->error_code;
-		deleted = deleted || !res->error_code;
 	}
-	if (deleted)
-		chronik_topic_admin_checkpoint(req->broker);
 	return CHRONIK_HANDLER_DONE;
 }

@@ -8,13 +8,17 @@
  * waiting. Fetch sessions (KIP-227) are declined: every response carries
  * session id 0, so clients keep sending full fetch requests.
  *
- * Records are copied out of the partition log (pread for segment file
- * ranges, memcpy for the in-memory tail) into buffers that live until
- * the response is encoded. TODO(broker): splice segment ranges into the
- * socket with sendfile instead (#5).
+ * Zero copy: records already in segment files come from the storage as
+ * file ranges (a dup()ed fd, position, length); they are not read but
+ * spliced into the response (chronik_splice in broker.h), and the
+ * framework sends them with sendfile(2). Only the in-memory tail (batches
+ * not yet in a segment) is copied, into buffers that live until the
+ * response is written. A fetch holds at most MAX_FDS file ranges; beyond
+ * that (a fetch over very many partitions) ranges are read with pread.
  *
  * Loop thread only.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,10 +27,21 @@
 
 typedef chronik_protocol_fetch_response_partition_data part_data;
 
+/* File ranges one fetch may hold open. */
+#define MAX_FDS 256
+/* Largest buffer allocated at once for in-memory data. */
+#define TAIL_CHUNK ((size_t)1 << 20)
+
 typedef struct rec_buf {
 	struct rec_buf *next;
 	uint8_t data[];
 } rec_buf;
+
+/* The records of one partition of the response: pieces[start, +count). */
+typedef struct part_out {
+	part_data *pd;
+	size_t start, count, len;
+} part_out;
 
 typedef struct fetch_state {
 	chronik_request *req;
@@ -34,10 +49,15 @@ typedef struct fetch_state {
 	uv_timer_t *timer;        /* malloc'd; freed by its close callback */
 	chronik_fetch_waiter *waiters; /* one per requested partition */
 	size_t nwaiters;
-	rec_buf *bufs;            /* records of the current attempt */
+	/* The current attempt: memory, pieces, per-partition ranges. */
+	rec_buf *bufs;
+	chronik_splice_piece *pieces; /* malloc'd */
+	size_t npieces, cappieces, nfds;
+	part_out *pout;               /* [total partitions], arena */
+	size_t npout;
 	bool parked;
 	bool dirty;
-	struct fetch_state *dirty_next;
+	struct fetch_state *dirty_next, **dirty_pprev;
 } fetch_state;
 
 static void bufs_free(rec_buf *b)
@@ -47,6 +67,11 @@ static void bufs_free(rec_buf *b)
 		free(b);
 		b = n;
 	}
+}
+
+static void bufs_free_cb(void *arg)
+{
+	bufs_free(arg);
 }
 
 static uint8_t *buf_new(fetch_state *st, size_t size)
@@ -59,21 +84,70 @@ static uint8_t *buf_new(fetch_state *st, size_t size)
 	return b->data;
 }
 
+/* Drop the current attempt's data (fds, buffers, pieces). */
+static void attempt_release(fetch_state *st)
+{
+	for (size_t i = 0; i < st->npieces; i++)
+		if (st->pieces[i].fd >= 0)
+			close(st->pieces[i].fd);
+	free(st->pieces);
+	st->pieces = NULL;
+	st->npieces = st->cappieces = st->nfds = 0;
+	bufs_free(st->bufs);
+	st->bufs = NULL;
+	st->npout = 0;
+}
+
+static int piece_add(fetch_state *st, part_out *po, int fd, uint64_t pos,
+		     const uint8_t *mem, size_t len)
+{
+	if (st->npieces == st->cappieces) {
+		size_t nc = st->cappieces ? st->cappieces * 2 : 16;
+		void *p = realloc(st->pieces, nc * sizeof *st->pieces);
+		if (!p)
+			return CHRONIK_ENOMEM;
+		st->pieces = p;
+		st->cappieces = nc;
+	}
+	st->pieces[st->npieces++] = (chronik_splice_piece){ fd, pos, mem,
+							    len };
+	if (fd >= 0)
+		st->nfds++;
+	po->count++;
+	po->len += len;
+	return 0;
+}
+
+/* Copy a file range (when the fetch holds too many fds already). */
+static const uint8_t *pread_all(fetch_state *st, int fd, uint64_t pos,
+				size_t len)
+{
+	uint8_t *buf = buf_new(st, len);
+	size_t done = 0;
+
+	while (buf && done < len) {
+		ssize_t n = pread(fd, buf + done, len - done,
+				  (off_t)(pos + done));
+		if (n <= 0)
+			return NULL;
+		done += (size_t)n;
+	}
+	return buf;
+}
+
 /* Read up to `budget` bytes of whole batches from `offset`; the first
- * batch whole if `whole_first`. Sets pd's records, error and offsets. */
-static size_t read_partition(fetch_state *st, part_data *pd,
+ * batch whole if `whole_first`. Adds the pieces to `po`; sets pd's
+ * error and offsets. */
+static size_t read_partition(fetch_state *st, part_out *po, part_data *pd,
 			     chronik_storage_partition *part, int64_t offset,
 			     size_t budget, bool whole_first)
 {
 	chronik_storage_slice sl;
 	chronik_storage_offsets o;
-	uint8_t *buf = NULL;
-	size_t cap = 0, got = 0;
+	size_t got = 0;
 	int64_t off = offset;
-	static const uint8_t empty[1];
 
-	pd->records.ptr = empty;
-	pd->records.len = 0;
+	po->start = st->npieces;
 	chronik_storage_partition_offsets(&o, part);
 	pd->high_watermark = o.high_watermark;
 	pd->last_stable_offset = o.last_stable_offset;
@@ -85,26 +159,34 @@ static size_t read_partition(fetch_state *st, part_data *pd,
 	}
 	if (offset == o.high_watermark || (budget == 0 && !whole_first))
 		return 0;
-	cap = budget ? budget : 1;
-	buf = buf_new(st, cap);
-	if (!buf) {
-		pd->error_code = CHRONIK_PROTOCOL_ERR_KAFKA_STORAGE_ERROR;
-		return 0;
-	}
 	for (;;) {
 		size_t left = got < budget ? budget - got : 0;
 		bool may_exceed = got == 0 && whole_first;
+		uint8_t *buf = NULL;
+		int rc;
+
 		if (left == 0 && !may_exceed)
 			break;
-		int rc = chronik_storage_read(&sl, part, off, left ? left : 1,
-					      buf + got, cap - got);
-		if (rc == CHRONIK_EAGAIN && may_exceed && sl.length > 0) {
-			/* KIP-74: the first batch goes out whole. */
-			buf = buf_new(st, sl.length);
-			if (!buf)
+		rc = chronik_storage_read(&sl, part, off, left ? left : 1,
+					  NULL, 0);
+		if (rc == CHRONIK_EAGAIN && sl.length > 0) {
+			/* In the in-memory tail: copy (KIP-74: the first
+			 * batch goes out whole). */
+			size_t cap = left < TAIL_CHUNK ? left : TAIL_CHUNK;
+			if (sl.length > left && !may_exceed)
 				break;
-			cap = sl.length;
-			continue;
+			if (cap < sl.length)
+				cap = sl.length;
+			buf = buf_new(st, cap);
+			if (!buf) {
+				rc = CHRONIK_ENOMEM;
+			} else {
+				rc = chronik_storage_read(&sl, part, off,
+							  left ? left : 1,
+							  buf, cap);
+				if (rc == CHRONIK_EAGAIN)
+					break; /* changed meanwhile */
+			}
 		}
 		if (rc != 0) {
 			if (got == 0)
@@ -114,33 +196,33 @@ static size_t read_partition(fetch_state *st, part_data *pd,
 		if (sl.length == 0)
 			break;
 		if (sl.fd >= 0) {
-			if (sl.length > cap - got) {
-				if (!may_exceed) {
-					close(sl.fd);
-					break;
-				}
-				buf = buf_new(st, sl.length);
-				if (!buf) {
-					close(sl.fd);
-					break;
-				}
-				cap = sl.length;
-			}
-			size_t done = 0;
-			while (done < sl.length) {
-				ssize_t n = pread(sl.fd, buf + got + done,
-					sl.length - done,
-					(off_t)(sl.file_position + done));
-				if (n <= 0)
-					break;
-				done += (size_t)n;
-			}
-			close(sl.fd);
-			if (done < sl.length) {
-				if (got == 0)
-					pd->error_code = CHRONIK_PROTOCOL_ERR_KAFKA_STORAGE_ERROR;
+			const uint8_t *copy = NULL;
+			if (sl.length > left && !may_exceed) {
+				close(sl.fd);
 				break;
 			}
+			if (st->nfds >= MAX_FDS) {
+				copy = pread_all(st, sl.fd, sl.file_position,
+						 sl.length);
+				close(sl.fd);
+				sl.fd = -1;
+				rc = copy ? piece_add(st, po, -1, 0, copy,
+						      sl.length) :
+					    -EIO;
+			} else {
+				rc = piece_add(st, po, sl.fd, sl.file_position,
+					       NULL, sl.length);
+				if (rc != 0)
+					close(sl.fd);
+			}
+		} else {
+			rc = piece_add(st, po, -1, 0, buf, sl.length);
+		}
+		if (rc != 0) {
+			if (got == 0)
+				pd->error_code =
+				      CHRONIK_PROTOCOL_ERR_KAFKA_STORAGE_ERROR;
+			break;
 		}
 		got += sl.length;
 		off = sl.next_offset;
@@ -148,8 +230,6 @@ static size_t read_partition(fetch_state *st, part_data *pd,
 		if (off >= sl.high_watermark)
 			break;
 	}
-	pd->records.ptr = got ? buf : empty;
-	pd->records.len = (int32_t)got;
 	return got;
 }
 
@@ -166,8 +246,7 @@ static size_t fetch_build(fetch_state *st, bool *error)
 			(size_t)r->max_bytes : (size_t)INT32_MAX;
 	bool by_id = req->api_version >= 13;
 
-	bufs_free(st->bufs);
-	st->bufs = NULL;
+	attempt_release(st);
 	*error = false;
 	resp->error_code = 0;
 	resp->session_id = 0;
@@ -194,6 +273,10 @@ static size_t fetch_build(fetch_state *st, bool *error)
 			pd->preferred_read_replica = -1;
 			pd->records.ptr = NULL;
 			pd->records.len = 0;
+			part_out *po = &st->pout[st->npout++];
+			memset(po, 0, sizeof *po);
+			po->pd = pd;
+			po->start = st->npieces;
 			if (!t || fp->partition < 0 ||
 			    fp->partition >= t->partitions) {
 				pd->error_code = !t && by_id ?
@@ -206,7 +289,7 @@ static size_t fetch_build(fetch_state *st, bool *error)
 					budget - total : 0;
 				if (pb > left)
 					pb = left;
-				total += read_partition(st, pd,
+				total += read_partition(st, po, pd,
 					t->parts[fp->partition],
 					fp->fetch_offset, pb, total == 0);
 			}
@@ -233,6 +316,14 @@ static void unpark(fetch_state *st)
 		w->next = NULL;
 	}
 	st->nwaiters = 0;
+	if (st->dirty) {
+		/* On chronik_fetch_wake()'s list: leave it, so the wake-up
+		 * never touches this request once it is freed. */
+		*st->dirty_pprev = st->dirty_next;
+		if (st->dirty_next)
+			st->dirty_next->dirty_pprev = st->dirty_pprev;
+		st->dirty = false;
+	}
 	if (st->timer) {
 		uv_timer_stop(st->timer);
 		uv_close((uv_handle_t *)st->timer,
@@ -242,14 +333,77 @@ static void unpark(fetch_state *st)
 	st->parked = false;
 }
 
-/* Encode and send; frees the record buffers after encoding. */
+/* Point each partition's records at its data: one memory piece
+ * directly (the encoder copies it), anything with a file range (or
+ * several pieces) through a splice. */
+static int attach_records(fetch_state *st)
+{
+	chronik_request *req = st->req;
+	size_t ns = 0, k = 0;
+
+	for (size_t i = 0; i < st->npout; i++) {
+		part_out *po = &st->pout[i];
+		if (po->count > 1 ||
+		    (po->count == 1 && st->pieces[po->start].fd >= 0))
+			ns++;
+	}
+	if (ns) {
+		req->splices = chronik_protocol_arena_alloc(req->arena,
+			ns * sizeof *req->splices);
+		if (!req->splices)
+			return CHRONIK_ENOMEM;
+	}
+	for (size_t i = 0; i < st->npout; i++) {
+		part_out *po = &st->pout[i];
+		chronik_splice_piece *pc = st->pieces + po->start;
+		if (po->count == 0)
+			continue;
+		if (po->count == 1 && pc->fd < 0) {
+			po->pd->records.ptr = pc->mem;
+			po->pd->records.len = (int32_t)po->len;
+			continue;
+		}
+		chronik_splice *sp = &req->splices[k++];
+		chronik_splice_init(req->broker, sp);
+		sp->pieces = pc;
+		sp->npieces = po->count;
+		sp->len = po->len;
+		po->pd->records.ptr = sp->marker;
+		po->pd->records.len = CHRONIK_SPLICE_MARKER;
+	}
+	req->nsplices = ns;
+	return 0;
+}
+
+/* Encode and send. The framework takes over the file ranges and, via
+ * out_free, the memory buffers (they live until the response is
+ * written). */
 static void fetch_finish(fetch_state *st)
 {
-	rec_buf *bufs = st->bufs;
+	chronik_request *req = st->req;
+	chronik_splice_piece *pieces;
+
 	unpark(st);
+	if (attach_records(st) != 0) {
+		/* Out of memory: answer without records. */
+		for (size_t i = 0; i < st->npout; i++) {
+			part_data *pd = st->pout[i].pd;
+			if (st->pout[i].count == 0)
+				continue;
+			pd->records.ptr = NULL;
+			pd->records.len = 0;
+			pd->error_code =
+				CHRONIK_PROTOCOL_ERR_KAFKA_STORAGE_ERROR;
+		}
+		attempt_release(st);
+	}
+	req->out_free = bufs_free_cb;
+	req->out_free_arg = st->bufs;
 	st->bufs = NULL;
-	chronik_request_complete(st->req); /* may free st (arena) */
-	bufs_free(bufs);
+	pieces = st->pieces; /* the framework closes or takes the fds */
+	st->pieces = NULL;
+	chronik_request_complete(req); /* frees st (arena) */
+	free(pieces);
 }
 
 static void fetch_cancel(chronik_request *req)
@@ -322,12 +476,15 @@ static void park(fetch_state *st)
 	st->timer->data = st;
 	uv_timer_start(st->timer, on_timeout, (uint64_t)r->max_wait_ms, 0);
 	st->parked = true;
+	/* Every way out rebuilds (or drops) the response: do not hold file
+	 * descriptors and buffers while parked. */
+	attempt_release(st);
 	req->cancel = fetch_cancel;
 }
 
 void chronik_fetch_wake(chronik_broker *b)
 {
-	fetch_state *dirty = NULL;
+	fetch_state **list = (fetch_state **)&b->fetch_wake_list;
 
 	for (chronik_topic *t = b->topics; t; t = t->next) {
 		for (int32_t p = 0; p < t->partitions; p++) {
@@ -344,8 +501,11 @@ void chronik_fetch_wake(chronik_broker *b)
 				if (st->dirty)
 					continue;
 				st->dirty = true;
-				st->dirty_next = dirty;
-				dirty = st;
+				st->dirty_next = *list;
+				if (*list)
+					(*list)->dirty_pprev = &st->dirty_next;
+				st->dirty_pprev = list;
+				*list = st;
 			}
 		}
 	}
@@ -359,10 +519,15 @@ void chronik_fetch_wake(chronik_broker *b)
 								  t->parts[p]);
 				t->last_hw[p] = o.high_watermark;
 			}
-	while (dirty) {
-		fetch_state *st = dirty;
+	/* Finishing one fetch may close its connection (a failed write),
+	 * which cancels and frees other fetches of that connection: those
+	 * leave the list in unpark(), so take the head each time. */
+	while (*list) {
+		fetch_state *st = *list;
 		bool err;
-		dirty = st->dirty_next;
+		*list = st->dirty_next;
+		if (*list)
+			(*list)->dirty_pprev = list;
 		st->dirty = false;
 		size_t got = fetch_build(st, &err);
 		int32_t min = st->r->min_bytes;
@@ -392,6 +557,14 @@ int chronik_handle_fetch(chronik_request *req, const void *body,
 	if (!resp->responses)
 		return CHRONIK_ENOMEM;
 	resp->responses_count = nt;
+	size_t nparts = 0;
+	for (int32_t i = 0; i < nt; i++)
+		nparts += (size_t)(r->topics[i].partitions_count > 0 ?
+				   r->topics[i].partitions_count : 0);
+	st->pout = chronik_protocol_arena_alloc(req->arena,
+		(nparts ? nparts : 1) * sizeof *st->pout);
+	if (!st->pout)
+		return CHRONIK_ENOMEM;
 	for (int32_t i = 0; i < nt; i++) {
 		const chronik_protocol_fetch_request_fetch_topic *ft =
 			&r->topics[i];

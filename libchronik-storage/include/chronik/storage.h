@@ -302,6 +302,53 @@ CHRONIK_STORAGE_API int chronik_storage_partition_open(
 	const chronik_storage_topic_config *cfg);
 
 /**
+ * Delete a partition log: its data becomes unreachable durably before
+ * the call returns, and its files are removed in the background.
+ *
+ * Appends to it are refused from the start of the call
+ * (CHRONIK_ECLOSED); appends in flight are waited for; then its
+ * directory is renamed to `<topic>-<partition>.<random id>-delete` and
+ * the parent directory is synced. From then on a restart neither opens
+ * it nor replays its WAL records (a record of a partition without a
+ * directory is skipped, and a partition created again under the same
+ * name records in its directory the LSN it was created at, so older
+ * records are skipped too). The cleaner thread removes the renamed
+ * directory; one left by a crash or a close is removed at the next open.
+ *
+ * The partition pointer must not be used after the call (the handle
+ * keeps the struct until chronik_storage_close(), so a thread that still
+ * holds it meets CHRONIK_ECLOSED or empty reads rather than freed
+ * memory). chronik_storage_partition_open() of the same name afterwards
+ * creates a new, empty partition.
+ *
+ * @param s         the handle.
+ * @param topic     topic name.
+ * @param partition partition index.
+ * @return 0; CHRONIK_ENOTFOUND (no such partition); CHRONIK_EAGAIN
+ *         (another thread is deleting it); CHRONIK_EARG; CHRONIK_ECLOSED;
+ *         CHRONIK_EFAILED (the rename could not be made durable); -errno
+ *         (the rename failed: nothing changed).
+ * Thread-safe. @since 0.1
+ */
+CHRONIK_STORAGE_API int chronik_storage_partition_delete(
+	chronik_storage *s, const char *topic, int32_t partition);
+
+struct chronik_wal_stats;
+
+/**
+ * Statistics of the storage's write-ahead log (group commits, syncs,
+ * records per write batch, sync latencies): chronik_wal_stats_get() on
+ * the WAL the storage owns. Include chronik/wal.h for the struct.
+ * @param[out] out the counters; out->version must be set by the caller
+ *                 (CHRONIK_WAL_STATS_VERSION).
+ * @param s        the handle.
+ * @return 0; CHRONIK_EARG; CHRONIK_EVERSION (unknown out->version).
+ * Thread-safe. @since 0.1
+ */
+CHRONIK_STORAGE_API int chronik_storage_wal_stats(
+	struct chronik_wal_stats *out, chronik_storage *s);
+
+/**
  * Replace a partition's topic configuration at run time (new segment
  * sizes apply to the next roll; retention to the next cleaner round).
  * @param p   the partition.
