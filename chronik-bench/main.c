@@ -742,9 +742,32 @@ static void print_json(bench *b, double secs)
 	printf("}\n");
 }
 
+/* Everything prepare() allocated; the connections are closed by then
+ * (their buffers are freed by their close callbacks). */
+static void bench_free(bench *b)
+{
+	for (int i = 0; i < b->nslots; i++)
+		free(b->slots[i].req.buf);
+	for (int i = 0; i < b->nfetchers; i++) {
+		free(b->fetchers[i].req.buf);
+		free(b->fetchers[i].parts);
+		free(b->fetchers[i].fparts);
+	}
+	free(b->slots);
+	free(b->fetchers);
+	free(b->conns);
+	free(b->ps);
+	free(b->payload);
+	free(b->pool);
+	free(b->seen);
+	chronik_protocol_batch_builder_free(b->builder);
+	free(b);
+}
+
 int main(int argc, char **argv)
 {
 	bench *b = calloc(1, sizeof *b);
+	int rc;
 	double secs;
 	uint64_t gaps = 0;
 
@@ -776,5 +799,7 @@ int main(int argc, char **argv)
 	else
 		print_text(b, secs);
 	uv_loop_close(b->loop);
-	return b->errors || b->failed || b->v_dup || b->v_bad || gaps ? 1 : 0;
+	rc = b->errors || b->failed || b->v_dup || b->v_bad || gaps ? 1 : 0;
+	bench_free(b);
+	return rc;
 }
