@@ -217,6 +217,12 @@ struct chronik_broker {
 	uint64_t next_conn_id;
 	uv_timer_t sweep_timer;
 	bool sweep_started;
+	/* Connections with responses finished during this loop turn: they
+	 * are written together (one write per connection) from a check
+	 * handle, after every callback of the turn ran (net.c). */
+	uv_check_t flush_check;
+	bool flush_check_init;
+	chronik_conn *flush_list;
 	uv_poll_t storage_poll;
 	uv_signal_t sigterm, sigint;
 	uv_async_t post_async;
