@@ -934,6 +934,9 @@ void chronik_broker_close(chronik_broker *b)
 	}
 	/* Completions that arrived while storage closed. */
 	post_drain(b);
+	b->arena_pool_closed = true;
+	while (b->narena_pool > 0)
+		chronik_protocol_arena_free(b->arena_pool[--b->narena_pool]);
 	chronik_groups_free(b);
 	chronik_producers_free(b);
 	if (b->meta) {

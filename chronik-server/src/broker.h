@@ -232,6 +232,12 @@ struct chronik_broker {
 	uv_check_t flush_check;
 	bool flush_check_init;
 	chronik_conn *flush_list;
+	/* Reset decode arenas of small Produce requests, reused by the next
+	 * requests (a fresh arena costs two allocations of which one is a
+	 * 4 KiB chunk, too big for malloc's per-thread cache). */
+	chronik_protocol_arena *arena_pool[128];
+	size_t narena_pool;
+	bool arena_pool_closed;
 	uv_poll_t storage_poll;
 	uv_signal_t sigterm, sigint;
 	uv_async_t post_async;

@@ -115,6 +115,41 @@ static void splices_release(chronik_request *req)
 	req->nsplices = 0;
 }
 
+/* Only arenas of small Produce requests are pooled: their size is
+ * bounded by the frame (records are views), so the chunk a reset keeps
+ * stays small. */
+#define ARENA_POOL_MAX_FRAME 16384
+
+static chronik_protocol_arena *arena_get(chronik_broker *b)
+{
+	chronik_protocol_arena *a = NULL;
+
+	if (b->narena_pool > 0)
+		return b->arena_pool[--b->narena_pool];
+	if (chronik_protocol_arena_new(&a, 0) != 0)
+		return NULL;
+	return a;
+}
+
+/* Release req's arena: back to the pool or freed. */
+static void arena_put(chronik_request *req)
+{
+	chronik_broker *b = req->broker;
+	chronik_protocol_arena *a = req->arena;
+
+	req->arena = NULL;
+	if (!a)
+		return;
+	if (req->api_key == CHRONIK_PROTOCOL_API_PRODUCE &&
+	    req->frame_len <= ARENA_POOL_MAX_FRAME && !b->arena_pool_closed &&
+	    b->narena_pool < sizeof b->arena_pool / sizeof b->arena_pool[0]) {
+		chronik_protocol_arena_reset(a);
+		b->arena_pool[b->narena_pool++] = a;
+		return;
+	}
+	chronik_protocol_arena_free(a);
+}
+
 static void request_free(chronik_request *req)
 {
 	if (!req)
@@ -128,7 +163,7 @@ static void request_free(chronik_request *req)
 	free(req->prefixes);
 	if (req->out_free)
 		req->out_free(req->out_free_arg);
-	chronik_protocol_arena_free(req->arena);
+	arena_put(req);
 	free(req->frame);
 	free(req->out);
 	free(req);
@@ -652,8 +687,7 @@ static void request_finish(chronik_request *req, bool respond,
 	/* Splices not taken over by the encoding: close their fds. */
 	splices_release(req);
 	/* The request bytes and decoded structs are no longer needed. */
-	chronik_protocol_arena_free(req->arena);
-	req->arena = NULL;
+	arena_put(req);
 	req->resp = NULL;
 	free(req->frame);
 	req->frame = NULL;
@@ -771,7 +805,9 @@ static void conn_dispatch(chronik_conn *c, uint8_t *frame, size_t len)
 	int rc;
 
 	req = calloc(1, sizeof *req);
-	if (!req || chronik_protocol_arena_new(&req->arena, 0) != 0) {
+	if (req)
+		req->arena = arena_get(b);
+	if (!req || !req->arena) {
 		free(req);
 		free(frame);
 		chronik_net__conn_close(c, "out of memory");
@@ -1188,6 +1224,10 @@ void chronik_net_close_all(chronik_broker *b)
 		uv_close((uv_handle_t *)&b->flush_check, NULL);
 		b->flush_check_init = false;
 	}
+	/* Requests completing from now on free their arenas. */
+	b->arena_pool_closed = true;
+	while (b->narena_pool > 0)
+		chronik_protocol_arena_free(b->arena_pool[--b->narena_pool]);
 	if (b->sweep_started) {
 		uv_close((uv_handle_t *)&b->sweep_timer, NULL);
 		b->sweep_started = false;
