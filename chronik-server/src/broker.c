@@ -29,26 +29,17 @@
 #include "producers.h"
 #include "wal_metrics.h"
 
-typedef struct chronik_post_item {
-	chronik_post_fn fn;
-	void *arg;
-	struct chronik_post_item *next;
-} chronik_post_item;
-
 /* How long a graceful shutdown waits for in-flight requests. */
 #define SHUTDOWN_GRACE_MS 10000
 
 /* ---- posting work to the loop (any thread) ---------------------------- */
 
-int chronik_broker_post(chronik_broker *b, chronik_post_fn fn, void *arg)
+static void post_push(chronik_broker *b, chronik_post_item *it,
+		      chronik_post_fn fn, void *arg, bool owned, bool wake)
 {
-	chronik_post_item *it = malloc(sizeof *it);
-	bool wake;
-
-	if (!it)
-		return -ENOMEM;
 	it->fn = fn;
 	it->arg = arg;
+	it->owned = owned;
 	it->next = NULL;
 	uv_mutex_lock(&b->post_mu);
 	if (b->post_tail)
@@ -56,10 +47,25 @@ int chronik_broker_post(chronik_broker *b, chronik_post_fn fn, void *arg)
 	else
 		b->post_head = it;
 	b->post_tail = it;
-	wake = !b->post_closed;
+	wake = wake && !b->post_closed;
 	uv_mutex_unlock(&b->post_mu);
 	if (wake)
 		uv_async_send(&b->post_async);
+}
+
+void chronik_broker_post_item(chronik_broker *b, chronik_post_item *it,
+			      chronik_post_fn fn, void *arg, bool wake)
+{
+	post_push(b, it, fn, arg, false, wake);
+}
+
+int chronik_broker_post(chronik_broker *b, chronik_post_fn fn, void *arg)
+{
+	chronik_post_item *it = malloc(sizeof *it);
+
+	if (!it)
+		return -ENOMEM;
+	post_push(b, it, fn, arg, true, true);
 	return 0;
 }
 
@@ -73,9 +79,12 @@ static void post_drain(chronik_broker *b)
 	b->post_head = b->post_tail = NULL;
 	uv_mutex_unlock(&b->post_mu);
 	while (it) {
+		/* fn may free a caller-owned item. */
 		chronik_post_item *next = it->next;
+		bool owned = it->owned;
 		it->fn(it->arg);
-		free(it);
+		if (owned)
+			free(it);
 		it = next;
 	}
 }
@@ -644,6 +653,9 @@ static void on_storage_event(uv_poll_t *p, int status, int events)
 	if (status < 0)
 		return;
 	(void)!read(chronik_storage_event_fd(b->storage), &n, sizeof n);
+	/* Completions posted without a wake-up (storage callbacks, see
+	 * chronik_broker_post_item) are due with this event. */
+	post_drain(b);
 	chronik_fetch_wake(b);
 }
 
@@ -922,6 +934,9 @@ void chronik_broker_close(chronik_broker *b)
 	}
 	/* Completions that arrived while storage closed. */
 	post_drain(b);
+	b->arena_pool_closed = true;
+	while (b->narena_pool > 0)
+		chronik_protocol_arena_free(b->arena_pool[--b->narena_pool]);
 	chronik_groups_free(b);
 	chronik_producers_free(b);
 	if (b->meta) {

@@ -182,6 +182,15 @@ struct chronik_fetch_waiter {
 
 typedef void (*chronik_post_fn)(void *arg);
 
+/* A unit of work posted to the loop; chronik_broker_post allocates one,
+ * chronik_broker_post_item takes the caller's (no allocation). */
+typedef struct chronik_post_item {
+	chronik_post_fn fn;
+	void *arg;
+	bool owned; /* allocated by chronik_broker_post: freed after fn */
+	struct chronik_post_item *next;
+} chronik_post_item;
+
 struct chronik_broker {
 	const chronik_config *cfg;
 	chronik_log *log;
@@ -217,6 +226,18 @@ struct chronik_broker {
 	uint64_t next_conn_id;
 	uv_timer_t sweep_timer;
 	bool sweep_started;
+	/* Connections with responses finished during this loop turn: they
+	 * are written together (one write per connection) from a check
+	 * handle, after every callback of the turn ran (net.c). */
+	uv_check_t flush_check;
+	bool flush_check_init;
+	chronik_conn *flush_list;
+	/* Reset decode arenas of small Produce requests, reused by the next
+	 * requests (a fresh arena costs two allocations of which one is a
+	 * 4 KiB chunk, too big for malloc's per-thread cache). */
+	chronik_protocol_arena *arena_pool[128];
+	size_t narena_pool;
+	bool arena_pool_closed;
 	uv_poll_t storage_poll;
 	uv_signal_t sigterm, sigint;
 	uv_async_t post_async;
@@ -276,6 +297,14 @@ void chronik_request_complete_silent(chronik_request *req);
 
 /* Run fn(arg) on the loop thread soon. Any thread. 0 or -ENOMEM. */
 int chronik_broker_post(chronik_broker *b, chronik_post_fn fn, void *arg);
+/* Same with caller-owned storage `it`, which must stay valid until fn
+ * runs (fn may free it). Any thread. wake = false skips the loop
+ * wake-up: only for storage completion callbacks that run before the
+ * commit's storage event (the WAL's on_commit writes the storage event
+ * fd after every record callback of the commit), whose handler drains
+ * the posts: one wake-up per WAL commit instead of one per request. */
+void chronik_broker_post_item(chronik_broker *b, chronik_post_item *it,
+			      chronik_post_fn fn, void *arg, bool wake);
 
 /* Topics (loop thread). */
 chronik_topic *chronik_broker_topic_find(chronik_broker *b,

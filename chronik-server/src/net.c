@@ -35,6 +35,8 @@ struct chronik_conn {
 	bool closing;
 	bool reading;
 	bool trailing_logged; /* one log line per connection */
+	bool flush_queued;    /* on b->flush_list (holds a ref) */
+	chronik_conn *flush_next;
 	/* Frame reader. */
 	uint8_t size_buf[4];
 	size_t size_got;
@@ -59,12 +61,19 @@ struct chronik_conn {
 	uint8_t rbuf[READ_BUF];
 };
 
+/* One uv_write: the bytes of one or more requests' responses (in FIFO
+ * order; a request is freed when its last write is done). */
 typedef struct write_req {
 	uv_write_t w;
-	chronik_request *req;
 	chronik_conn *conn;
 	size_t len;
+	unsigned int nreqs;
+	chronik_request *reqs[];
 } write_req;
+
+/* Responses coalesced into one write at most (bounded by the FIFO's
+ * max_inflight in practice). */
+#define FLUSH_MAX_BUFS 256
 
 static void conn_flush(chronik_conn *c);
 static void conn_pump(chronik_conn *c);
@@ -106,6 +115,41 @@ static void splices_release(chronik_request *req)
 	req->nsplices = 0;
 }
 
+/* Only arenas of small Produce requests are pooled: their size is
+ * bounded by the frame (records are views), so the chunk a reset keeps
+ * stays small. */
+#define ARENA_POOL_MAX_FRAME 16384
+
+static chronik_protocol_arena *arena_get(chronik_broker *b)
+{
+	chronik_protocol_arena *a = NULL;
+
+	if (b->narena_pool > 0)
+		return b->arena_pool[--b->narena_pool];
+	if (chronik_protocol_arena_new(&a, 0) != 0)
+		return NULL;
+	return a;
+}
+
+/* Release req's arena: back to the pool or freed. */
+static void arena_put(chronik_request *req)
+{
+	chronik_broker *b = req->broker;
+	chronik_protocol_arena *a = req->arena;
+
+	req->arena = NULL;
+	if (!a)
+		return;
+	if (req->api_key == CHRONIK_PROTOCOL_API_PRODUCE &&
+	    req->frame_len <= ARENA_POOL_MAX_FRAME && !b->arena_pool_closed &&
+	    b->narena_pool < sizeof b->arena_pool / sizeof b->arena_pool[0]) {
+		chronik_protocol_arena_reset(a);
+		b->arena_pool[b->narena_pool++] = a;
+		return;
+	}
+	chronik_protocol_arena_free(a);
+}
+
 static void request_free(chronik_request *req)
 {
 	if (!req)
@@ -119,7 +163,7 @@ static void request_free(chronik_request *req)
 	free(req->prefixes);
 	if (req->out_free)
 		req->out_free(req->out_free_arg);
-	chronik_protocol_arena_free(req->arena);
+	arena_put(req);
 	free(req->frame);
 	free(req->out);
 	free(req);
@@ -259,14 +303,16 @@ static void on_write(uv_write_t *w, int status)
 	write_req *wr = (write_req *)w;
 	chronik_conn *c = wr->conn;
 	chronik_broker *b = c->b;
-	chronik_request *req = wr->req;
 
 	c->queued_out -= wr->len;
 	if (status == 0)
 		chronik_counter_add(b->bm->bytes_sent, wr->len);
+	for (unsigned int i = 0; i < wr->nreqs; i++) {
+		chronik_request *req = wr->reqs[i];
+		if (--req->writes == 0 && req->all_queued)
+			request_free(req);
+	}
 	free(wr);
-	if (--req->writes == 0 && req->all_queued)
-		request_free(req);
 	if (status < 0 && !c->closing)
 		chronik_net__conn_close(c, uv_strerror(status));
 	if (!c->closing) {
@@ -278,27 +324,41 @@ static void on_write(uv_write_t *w, int status)
 	conn_unref(c);
 }
 
-/* uv_write bufs[0..n) for req. 0 or a libuv error. */
-static int conn_write(chronik_conn *c, chronik_request *req,
-		      uv_buf_t *bufs, unsigned int n, size_t len)
+/* uv_write bufs[0..n) holding the responses of reqs[0..nreqs). 0 or a
+ * libuv error (then no request counts the write). */
+static int conn_writev(chronik_conn *c, chronik_request **reqs,
+		       unsigned int nreqs, uv_buf_t *bufs, unsigned int n,
+		       size_t len)
 {
-	write_req *wr = malloc(sizeof *wr);
+	write_req *wr = malloc(sizeof *wr + nreqs * sizeof *reqs);
 	int rc;
 
 	if (!wr)
 		return UV_ENOMEM;
-	wr->req = req;
 	wr->conn = c;
 	wr->len = len;
-	rc = uv_write(&wr->w, (uv_stream_t *)&c->tcp, bufs, n, on_write);
-	if (rc < 0) {
-		free(wr);
-		return rc;
-	}
-	req->writes++;
+	wr->nreqs = nreqs;
+	memcpy(wr->reqs, reqs, nreqs * sizeof *reqs);
+	for (unsigned int i = 0; i < nreqs; i++)
+		reqs[i]->writes++;
 	c->refs++;
 	c->queued_out += len;
-	return 0;
+	rc = uv_write(&wr->w, (uv_stream_t *)&c->tcp, bufs, n, on_write);
+	if (rc < 0) {
+		for (unsigned int i = 0; i < nreqs; i++)
+			reqs[i]->writes--;
+		c->refs--;
+		c->queued_out -= len;
+		free(wr);
+	}
+	return rc;
+}
+
+/* uv_write bufs[0..n) for req. 0 or a libuv error. */
+static int conn_write(chronik_conn *c, chronik_request *req,
+		      uv_buf_t *bufs, unsigned int n, size_t len)
+{
+	return conn_writev(c, &req, 1, bufs, n, len);
 }
 
 /* Write what can be written of the spliced response c->sending: memory
@@ -380,37 +440,97 @@ static void conn_pump(chronik_conn *c)
 	conn_flush(c);
 }
 
-/* Write every finished response at the head of the FIFO. */
+/* Write every finished response at the head of the FIFO: consecutive
+ * in-memory responses go out together in one uv_write (one writev). A
+ * spliced response ends the group; it is pumped once the group is
+ * queued, and conn_pump flushes the rest when it is done. */
 static void conn_flush(chronik_conn *c)
 {
 	while (c->head && c->head->done && !c->closing && !c->sending) {
-		chronik_request *req = c->head;
-		c->head = req->next;
-		if (!c->head)
-			c->tail = NULL;
-		c->inflight--;
-		req->next = NULL;
-		if (req->no_response || !req->out) {
-			request_free(req);
-			continue;
+		chronik_request *reqs[FLUSH_MAX_BUFS];
+		uv_buf_t bufs[FLUSH_MAX_BUFS];
+		unsigned int n = 0;
+		size_t len = 0;
+		chronik_request *spliced = NULL;
+
+		while (c->head && c->head->done && n < FLUSH_MAX_BUFS) {
+			chronik_request *req = c->head;
+			c->head = req->next;
+			if (!c->head)
+				c->tail = NULL;
+			c->inflight--;
+			req->next = NULL;
+			if (req->no_response || !req->out) {
+				request_free(req);
+				continue;
+			}
+			if (req->pieces) {
+				spliced = req;
+				break;
+			}
+			req->all_queued = true;
+			reqs[n] = req;
+			bufs[n++] = uv_buf_init((char *)req->out,
+						(unsigned int)req->out_len);
+			len += req->out_len;
 		}
-		if (req->pieces) {
-			c->sending = req;
+		if (n > 0) {
+			int rc = conn_writev(c, reqs, n, bufs, n, len);
+			if (rc < 0) {
+				for (unsigned int i = 0; i < n; i++)
+					request_free(reqs[i]);
+				if (spliced)
+					request_free(spliced);
+				chronik_net__conn_close(c, uv_strerror(rc));
+				return;
+			}
+		}
+		if (spliced) {
+			c->sending = spliced;
 			conn_pump(c);
 			return; /* conn_pump flushes the rest when done */
-		}
-		req->all_queued = true;
-		uv_buf_t buf = uv_buf_init((char *)req->out,
-					   (unsigned int)req->out_len);
-		int rc = conn_write(c, req, &buf, 1, req->out_len);
-		if (rc < 0) {
-			request_free(req);
-			chronik_net__conn_close(c, uv_strerror(rc));
-			return;
 		}
 	}
 	if (!c->closing)
 		conn_update_reading(c);
+}
+
+/* End of a loop turn (check phase): flush every connection that has
+ * responses finished during the turn. */
+static void on_flush_check(uv_check_t *h)
+{
+	chronik_broker *b = h->data;
+
+	while (b->flush_list) {
+		chronik_conn *c = b->flush_list;
+		b->flush_list = c->flush_next;
+		c->flush_next = NULL;
+		c->flush_queued = false;
+		if (!c->closing)
+			conn_flush(c);
+		conn_unref(c);
+	}
+	uv_check_stop(h);
+}
+
+/* Flush c at the end of this loop turn, so that the responses finished
+ * in the turn (a WAL commit completes many) share one write. */
+static void conn_flush_later(chronik_conn *c)
+{
+	chronik_broker *b = c->b;
+
+	if (c->flush_queued || c->closing)
+		return;
+	if (!b->flush_check_init) {
+		conn_flush(c);
+		return;
+	}
+	c->flush_queued = true;
+	c->refs++;
+	c->flush_next = b->flush_list;
+	b->flush_list = c;
+	if (!uv_is_active((uv_handle_t *)&b->flush_check))
+		uv_check_start(&b->flush_check, on_flush_check);
 }
 
 static void request_account(chronik_request *req)
@@ -567,8 +687,7 @@ static void request_finish(chronik_request *req, bool respond,
 	/* Splices not taken over by the encoding: close their fds. */
 	splices_release(req);
 	/* The request bytes and decoded structs are no longer needed. */
-	chronik_protocol_arena_free(req->arena);
-	req->arena = NULL;
+	arena_put(req);
 	req->resp = NULL;
 	free(req->frame);
 	req->frame = NULL;
@@ -580,7 +699,7 @@ static void request_finish(chronik_request *req, bool respond,
 		chronik_net__conn_close(c, "response encoding failed");
 		return;
 	}
-	conn_flush(c);
+	conn_flush_later(c);
 }
 
 void chronik_request_complete(chronik_request *req)
@@ -686,7 +805,9 @@ static void conn_dispatch(chronik_conn *c, uint8_t *frame, size_t len)
 	int rc;
 
 	req = calloc(1, sizeof *req);
-	if (!req || chronik_protocol_arena_new(&req->arena, 0) != 0) {
+	if (req)
+		req->arena = arena_get(b);
+	if (!req || !req->arena) {
 		free(req);
 		free(frame);
 		chronik_net__conn_close(c, "out of memory");
@@ -1046,6 +1167,11 @@ int chronik_net_listen(chronik_broker *b)
 	b->sweep_timer.data = b;
 	uv_timer_start(&b->sweep_timer, on_sweep, every, every);
 	b->sweep_started = true;
+	uv_check_init(b->loop, &b->flush_check);
+	b->flush_check.data = b;
+	/* Never keeps the loop alive by itself. */
+	uv_unref((uv_handle_t *)&b->flush_check);
+	b->flush_check_init = true;
 	return 0;
 }
 
@@ -1092,6 +1218,16 @@ void chronik_net_close_all(chronik_broker *b)
 {
 	while (b->conns)
 		chronik_net__conn_close(b->conns, "shutdown");
+	if (b->flush_check_init) {
+		/* Drop the flush list's refs (every connection is closing). */
+		on_flush_check(&b->flush_check);
+		uv_close((uv_handle_t *)&b->flush_check, NULL);
+		b->flush_check_init = false;
+	}
+	/* Requests completing from now on free their arenas. */
+	b->arena_pool_closed = true;
+	while (b->narena_pool > 0)
+		chronik_protocol_arena_free(b->arena_pool[--b->narena_pool]);
 	if (b->sweep_started) {
 		uv_close((uv_handle_t *)&b->sweep_timer, NULL);
 		b->sweep_started = false;

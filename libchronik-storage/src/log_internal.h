@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/uio.h>
 
 #include "chronik/storage.h"
 #include "chronik/wal.h"
@@ -203,6 +204,29 @@ void slog_seg_put(struct slog_seg *g);
 void slog_seg_unlink(struct slog_seg *g);
 int slog_seg_append(struct slog_seg *g, const chronik_storage_topic_config *c,
 		    const uint8_t *batch, size_t len, const struct slog_bhdr *h);
+/* Batches staged by the segment writer for one pwritev into the end of
+ * one segment. Staged batches already count in the segment's size and
+ * indexes, so they must be written (slog_wbuf_flush) before the
+ * partition lock is released. */
+#define SLOG_WBUF_IOV 64
+struct slog_wbuf {
+	struct slog_seg *g;
+	uint64_t pos;      /* file position of iov[0] */
+	int64_t next_off;  /* g->next_off before the first staged batch */
+	size_t len;
+	int n;
+	struct iovec iov[SLOG_WBUF_IOV];
+};
+/* Like slog_seg_append, but stage the bytes in wb (flushing it first
+ * when it holds another segment's batches or is full); the caller keeps
+ * `batch` valid until the flush. */
+int slog_seg_append_staged(struct slog_seg *g,
+			   const chronik_storage_topic_config *c,
+			   const uint8_t *batch, size_t len,
+			   const struct slog_bhdr *h, struct slog_wbuf *wb);
+/* Write what wb holds. On failure the segment's size and next offset go
+ * back to before the staged batches. 0 or -errno. */
+int slog_wbuf_flush(struct slog_wbuf *wb);
 void slog_seg_trim_indexes(struct slog_seg *g);
 size_t slog_index_cap(const chronik_storage_topic_config *c);
 int slog_seg_rebuild_indexes(chronik_storage *s, struct slog_seg *g,

@@ -362,6 +362,72 @@ int slog_seg_append(struct slog_seg *g, const chronik_storage_topic_config *c,
 	return 0;
 }
 
+int slog_wbuf_flush(struct slog_wbuf *wb)
+{
+	uint64_t pos = wb->pos;
+	int i = 0, r = 0;
+
+	while (i < wb->n) {
+		ssize_t w = pwritev(wb->g->fd, wb->iov + i, wb->n - i,
+				    (off_t)pos);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		pos += (uint64_t)w;
+		while (i < wb->n && (size_t)w >= wb->iov[i].iov_len) {
+			w -= (ssize_t)wb->iov[i].iov_len;
+			i++;
+		}
+		if (i < wb->n && w > 0) {
+			wb->iov[i].iov_base = (uint8_t *)wb->iov[i].iov_base + w;
+			wb->iov[i].iov_len -= (size_t)w;
+		}
+	}
+	if (r < 0 && wb->g) {
+		wb->g->size = wb->pos;
+		wb->g->next_off = wb->next_off;
+	}
+	wb->g = NULL;
+	wb->n = 0;
+	wb->len = 0;
+	return r;
+}
+
+int slog_seg_append_staged(struct slog_seg *g,
+			   const chronik_storage_topic_config *c,
+			   const uint8_t *batch, size_t len,
+			   const struct slog_bhdr *h, struct slog_wbuf *wb)
+{
+	int r;
+
+	if (wb->n && (wb->g != g || wb->n == SLOG_WBUF_IOV ||
+		      wb->pos + wb->len != g->size) &&
+	    (r = slog_wbuf_flush(wb)) < 0)
+		return r;
+	if (wb->n == 0) {
+		wb->g = g;
+		wb->pos = g->size;
+		wb->next_off = g->next_off;
+	}
+	wb->iov[wb->n].iov_base = (void *)batch;
+	wb->iov[wb->n].iov_len = len;
+	wb->n++;
+	wb->len += len;
+	if (g->size == 0)
+		g->first_ms = slog_now_ms();
+	if (g->oidx.map)
+		index_batch(g, c->index_interval_bytes, h, g->size);
+	else if (h->max_ts > g->max_ts)
+		g->max_ts = h->max_ts;
+	g->size += len;
+	g->next_off = h->last + 1;
+	return 0;
+}
+
 /* Scan batches from pos to the end; with verify, also check each CRC.
  * Stops at the first invalid batch: *valid_end is where it starts. When
  * idx, every batch is indexed. */

@@ -1102,9 +1102,12 @@ static int mark_dirty(chronik_storage *s, struct slog_seg *g)
 }
 
 /* Copy one committed batch into its partition's active segment, rolling
- * first if needed. Writer thread; takes p->lock. */
+ * first if needed. Writer thread; takes p->lock. With wb, the bytes are
+ * staged there (written by the caller's slog_wbuf_flush before it
+ * unlocks); without, written at once. */
 static int apply_batch(chronik_storage *s, chronik_storage_partition *p,
-		       const uint8_t *b, size_t len, int replay)
+		       const uint8_t *b, size_t len, int replay,
+		       struct slog_wbuf *wb)
 {
 	struct slog_seg *g = p->segs[p->nsegs - 1];
 	struct slog_bhdr h;
@@ -1123,6 +1126,11 @@ static int apply_batch(chronik_storage *s, chronik_storage_partition *p,
 	     h.last - g->base > INT32_MAX)) {
 		struct slog_seg *ng;
 
+		if (wb && wb->n && (r = slog_wbuf_flush(wb)) < 0) {
+			p->seg_end = g->next_off;
+			return slog_err(s, r, "%s: write %s: %s", p->name,
+					g->path, strerror(-r));
+		}
 		r = slog_seg_create(&ng, p, h.base, NULL);
 		if (r < 0)
 			return slog_err(s, r, "%s: roll segment at %" PRId64
@@ -1136,7 +1144,8 @@ static int apply_batch(chronik_storage *s, chronik_storage_partition *p,
 		p->dir_dirty = 1;
 		g = ng;
 	}
-	r = slog_seg_append(g, &p->cfg, b, len, &h);
+	r = wb ? slog_seg_append_staged(g, &p->cfg, b, len, &h, wb)
+	       : slog_seg_append(g, &p->cfg, b, len, &h);
 	if (r < 0)
 		return slog_err(s, r, "%s: write %s: %s", p->name, g->path,
 				strerror(-r));
@@ -1249,36 +1258,62 @@ static void *writer_main(void *arg)
 
 		size_t freed = 0;
 
+		/* Runs of consecutive entries of one partition: their
+		 * batches go out with one pwritev, under one hold of the
+		 * partition lock (readers never see a size whose bytes are
+		 * not written yet). */
 		while (list) {
-			struct slog_entry *e = list;
-			chronik_storage_partition *p = e->p;
-			int r = 0;
+			chronik_storage_partition *p = list->p;
+			struct slog_entry *run = list, *e;
+			struct slog_wbuf wb;
+			int n = 0, r = 0;
 
-			list = e->q_next;
+			wb.n = 0;
+			wb.len = 0;
+			wb.g = NULL;
 			pthread_mutex_lock(&p->lock);
-			if (e->status == 0)
-				r = apply_batch(s, p, e->data + e->hdr_len,
-						e->len, 0);
+			for (e = run; e && e->p == p && n < SLOG_WBUF_IOV;
+			     e = e->q_next, n++) {
+				if (e->status == 0 && r == 0)
+					r = apply_batch(s, p,
+							e->data + e->hdr_len,
+							e->len, 0, &wb);
+			}
+			list = e;
+			if (r == 0 && wb.n && (r = slog_wbuf_flush(&wb)) < 0) {
+				p->seg_end = p->segs[p->nsegs - 1]->next_off;
+				slog_err(s, r, "%s: write: %s", p->name,
+					 strerror(-r));
+			}
 			if (r < 0) {
-				/* The batch is durable in the WAL but not in
-				 * the segment: keep the WAL and stop. */
+				/* Durable in the WAL but not in the segment:
+				 * keep the WAL and stop. */
 				atomic_store(&s->failed, CHRONIK_EFAILED);
 			}
-			/* Persisted (or never will be): out of the tail. */
-			if (p->tail_head == e) {
-				p->tail_head = e->tail_next;
-				if (!p->tail_head)
-					p->tail_tail = NULL;
+			for (e = run; e != list; e = e->q_next) {
+				/* Persisted (or never will be): out of the
+				 * tail. */
+				if (p->tail_head == e) {
+					p->tail_head = e->tail_next;
+					if (!p->tail_head)
+						p->tail_tail = NULL;
+				}
 			}
 			if (p->apply_waiters)
 				pthread_cond_broadcast(&p->applied_cv);
 			pthread_mutex_unlock(&p->lock);
 			if (r < 0)
 				wake_waiters(s);
-			else if (e->status == 0 && !atomic_load(&s->failed))
-				s->applied_lsn = e->lsn;
-			freed += e->len;
-			free(e);
+			for (e = run; e != list;) {
+				struct slog_entry *next = e->q_next;
+
+				if (r == 0 && e->status == 0 &&
+				    !atomic_load(&s->failed))
+					s->applied_lsn = e->lsn;
+				freed += e->len;
+				free(e);
+				e = next;
+			}
 			if (freed >= ((size_t)1 << 20)) {
 				tail_release(s, freed);
 				freed = 0;
@@ -1688,7 +1723,7 @@ static int replay(chronik_storage *s)
 		if (rec.type == SLOG_WAL_BATCH &&
 		    rec.len - tl - 6 >= SLOG_BATCH_HDR) {
 			pthread_mutex_lock(&p->lock);
-			r = apply_batch(s, p, d, rec.len - tl - 6, 1);
+			r = apply_batch(s, p, d, rec.len - tl - 6, 1, NULL);
 			pthread_mutex_unlock(&p->lock);
 		} else if (rec.type == SLOG_WAL_TRUNCATE &&
 			   rec.len - tl - 6 == 8) {

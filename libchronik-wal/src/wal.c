@@ -733,8 +733,17 @@ static void *writer_main(void *arg)
 			if (w->q->n == 0)
 				break; /* closing and drained */
 		}
+		/* The linger target is never above what the last round
+		 * wrote: a batch as large as the previous one is ready, and
+		 * waiting longer only stretches the cycle (with a bounded
+		 * number of records in flight, e.g. 128 producers' requests
+		 * of 256 B, the profile's target may be out of reach and
+		 * every round would wait the whole linger). */
+		size_t target = w->prof.target < w->last_batch_len ?
+				w->prof.target : w->last_batch_len;
+
 		if (busy && w->prof.linger_ns && !w->closing &&
-		    w->q->len < w->prof.target) {
+		    w->q->len < target) {
 			/* Records arrived while the last sync was in flight:
 			 * let the next batch grow, for at most the profile's
 			 * linger, and only while records keep coming (a gap
@@ -742,7 +751,7 @@ static void *writer_main(void *arg)
 			uint64_t end = chronik_wal__now_ns() + w->prof.linger_ns;
 			uint64_t gap = w->prof.linger_ns / 4;
 
-			while (w->q->len < w->prof.target && !w->closing) {
+			while (w->q->len < target && !w->closing) {
 				uint64_t now = chronik_wal__now_ns();
 				uint64_t until = now + gap < end ? now + gap
 								 : end;
@@ -782,6 +791,7 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&w->lock);
 		w->spare = b;
+		w->last_batch_len = b->len;
 		busy = w->arrived_in_sync;
 		if (r < 0) {
 			pthread_mutex_unlock(&w->lock);

@@ -144,6 +144,7 @@ struct chronik_wal {
 	_Atomic uint64_t next_lsn; /* written under lock, read lock-free */
 	int writer_waiting;      /* 1 idle, 2 lingering */
 	int arrived_in_sync;     /* records queued during the last sync */
+	size_t last_batch_len;   /* bytes of the last write+sync round */
 	_Atomic int closing;
 	int failed;              /* 0 or the error */
 	size_t max_queued;

@@ -39,6 +39,7 @@ typedef chronik_protocol_produce_request_partition_produce_data part_data;
 typedef struct produce_state {
 	chronik_request *req;
 	atomic_int pending; /* appends in flight + 1 for the handler */
+	chronik_post_item post; /* completion to the loop (no malloc) */
 } produce_state;
 
 /* A duplicate waiting for the original batch's commit; lives in the
@@ -132,9 +133,13 @@ static void on_append(chronik_storage_partition *p, int64_t base,
 	(void)p;
 	(void)base;
 	s->status = status;
+	/* A success is followed by the commit's storage event, which runs
+	 * the posted completions: no wake-up of the loop per request. A
+	 * failure may not be (the WAL closing): wake it. */
 	if (atomic_fetch_sub_explicit(&s->st->pending, 1,
 				      memory_order_acq_rel) == 1)
-		chronik_broker_post(s->st->req->broker, produce_done, s->st);
+		chronik_broker_post_item(s->st->req->broker, &s->st->post,
+					 produce_done, s->st, status != 0);
 }
 
 /* Check the blob: magic 2 batches only, each within max.message.bytes.
