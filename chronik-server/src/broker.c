@@ -28,6 +28,7 @@
 
 #include "producers.h"
 #include "wal_metrics.h"
+#include "fsio.h"
 
 /* How long a graceful shutdown waits for in-flight requests. */
 #define SHUTDOWN_GRACE_MS 10000
@@ -594,12 +595,7 @@ static int cluster_id_load(chronik_broker *b)
 	dprintf(fd, "%s\n", b->cluster_id);
 	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0)
 		return -errno;
-	int dfd = open(b->cfg->data_dir, O_RDONLY | O_DIRECTORY);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
+	return chronik_util_fsync_dir(b->cfg->data_dir);
 }
 
 /* ---- HTTP admin provider (HTTP thread) -------------------------------- */

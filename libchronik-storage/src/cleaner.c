@@ -17,6 +17,7 @@
 #include "chronik/protocol_records.h"
 #include "log_internal.h"
 #include "varint.h"
+#include "fsio.h"
 
 /* ---------------------------------------------------------- retention */
 
@@ -475,7 +476,7 @@ static int clean_state_store(chronik_storage_partition *p)
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r == 0 && s->opts.sync_segments)
-		r = slog_fsync_dir(p->dir);
+		r = chronik_util_fsync_dir(p->dir);
 	if (r < 0)
 		return slog_err(s, r, "write %s: %s", path, strerror(-r));
 	return 0;
@@ -530,7 +531,7 @@ static int swap_marker_write(chronik_storage_partition *p, int64_t base,
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r == 0 && s->opts.sync_segments)
-		r = slog_fsync_dir(p->dir);
+		r = chronik_util_fsync_dir(p->dir);
 	if (r < 0)
 		unlink(tmp);
 	return r;
@@ -562,7 +563,7 @@ static int swap_finish(chronik_storage_partition *p, int64_t base,
 			crash_point(6);
 		}
 	if (r == 0 && p->s->opts.sync_segments)
-		r = slog_fsync_dir(p->dir);
+		r = chronik_util_fsync_dir(p->dir);
 	if (r == 0) {
 		crash_point(7);
 		seg_file(to, sizeof to, p, base, ".swap");

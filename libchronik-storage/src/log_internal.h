@@ -182,7 +182,6 @@ void slog_log(chronik_storage *s, int level, const char *fmt, ...)
 int slog_err(chronik_storage *s, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int64_t slog_now_ms(void);
-int slog_fsync_dir(const char *dir);
 /* Remove the directories of deleted partitions queued so far (cleaner
  * thread; takes cl_mu briefly). */
 void slog_remove_deleted_dirs(chronik_storage *s);

@@ -18,6 +18,7 @@
 
 #include "chronik/protocol_records.h"
 #include "log_internal.h"
+#include "fsio.h"
 
 #define LSO_MAGIC "CHRKLSTO"
 #define LSO_FILE "log-start-offset"
@@ -74,19 +75,6 @@ int slog_err(chronik_storage *s, int code, const char *fmt, ...)
 	    (code < 0 && code > -1000 && code != -ENOENT))
 		slog_log(s, 0, "%s", s->err);
 	return code;
-}
-
-int slog_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
 }
 
 static void put_le16(uint8_t *p, uint16_t v)
@@ -323,7 +311,7 @@ static int write_lso(chronik_storage_partition *p, int64_t off)
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r == 0)
-		r = slog_fsync_dir(p->dir);
+		r = chronik_util_fsync_dir(p->dir);
 	if (r < 0)
 		return slog_err(p->s, r, "write %s: %s", path, strerror(-r));
 	return 0;
@@ -711,7 +699,7 @@ static int get_part(chronik_storage_partition **out, chronik_storage *s,
 		remove_dir(tmp);
 		if (mkdir(tmp, 0755) < 0 ||
 		    (r = write_birth(tmp, chronik_wal_next_lsn(s->wal))) < 0 ||
-		    (r = slog_fsync_dir(tmp)) < 0 || rename(tmp, p->dir) < 0) {
+		    (r = chronik_util_fsync_dir(tmp)) < 0 || rename(tmp, p->dir) < 0) {
 			if (r == 0)
 				r = -errno;
 			remove_dir(tmp);
@@ -724,7 +712,7 @@ static int get_part(chronik_storage_partition **out, chronik_storage *s,
 	r = part_load(p);
 	pthread_mutex_lock(&s->lock);
 	if (r == 0)
-		r = slog_fsync_dir(s->topics_dir);
+		r = chronik_util_fsync_dir(s->topics_dir);
 	if (r == 0)
 		r = add_part(s, p);
 	if (r < 0) {
@@ -1182,7 +1170,7 @@ static int flush_segments(chronik_storage *s)
 		if (p->dir_dirty) {
 			p->dir_dirty = 0;
 			if (r == 0 && s->opts.sync_segments)
-				r = slog_fsync_dir(p->dir);
+				r = chronik_util_fsync_dir(p->dir);
 		}
 	}
 	nparts = s->nparts;
@@ -1412,7 +1400,7 @@ static int part_truncate(chronik_storage_partition *p, int64_t offset)
 				strerror(errno));
 	}
 	if (removed && s->opts.sync_segments &&
-	    (r = slog_fsync_dir(p->dir)) < 0)
+	    (r = chronik_util_fsync_dir(p->dir)) < 0)
 		return slog_err(s, r, "fsync %s: %s", p->dir, strerror(-r));
 	/* A new recovery point at once, in both slots: an older one may lie
 	 * past the cut, where new batches will be written. If that fails,
@@ -1423,7 +1411,7 @@ static int part_truncate(chronik_storage_partition *p, int64_t offset)
 		char rpath[4200];
 
 		snprintf(rpath, sizeof rpath, "%s/%s", p->dir, RP_FILE);
-		if (unlink(rpath) < 0 || slog_fsync_dir(p->dir) < 0)
+		if (unlink(rpath) < 0 || chronik_util_fsync_dir(p->dir) < 0)
 			return slog_err(s, CHRONIK_EFAILED, "%s: truncate: "
 					"cannot update or remove %s",
 					p->name, rpath);
@@ -1646,7 +1634,7 @@ CHRONIK_STORAGE_API int chronik_storage_partition_delete(
 	}
 	/* Durable: from here on a restart neither finds the directory nor
 	 * replays the partition's WAL records. */
-	r = slog_fsync_dir(s->topics_dir);
+	r = chronik_util_fsync_dir(s->topics_dir);
 	for (i = 0; i < p->nsegs; i++)
 		slog_seg_put(p->segs[i]);
 	p->nsegs = 0;
