@@ -665,7 +665,8 @@ static void wal_collector(chronik_metrics *reg, void *ud)
 	uv_mutex_lock(&b->stats_mu);
 	if (b->stats_storage)
 		chronik_wal_metrics_copy(b->stats_storage, b->bm->wal_syncs,
-					 b->bm->wal_sync_records);
+					 b->bm->wal_sync_records,
+					 b->bm->wal_sync_seconds);
 	uv_mutex_unlock(&b->stats_mu);
 }
 

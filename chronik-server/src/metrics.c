@@ -871,6 +871,18 @@ int chronik_broker_metrics_init(chronik_broker_metrics *bm,
 				      "Records made durable per write-ahead "
 				      "log sync.", wal_bounds,
 				      sizeof wal_bounds / sizeof *wal_bounds));
+	/* Sync times are counted in microsecond buckets [2^i, 2^(i+1)). */
+	static const double sync_bounds[] = {
+		1e-6, 3e-6, 7e-6, 15e-6, 31e-6, 63e-6, 127e-6, 255e-6,
+		511e-6, 1023e-6, 2047e-6, 4095e-6, 8191e-6, 16383e-6,
+		32767e-6, 65535e-6, 131071e-6, 262143e-6, 524287e-6,
+		1048575e-6
+	};
+	TRY(chronik_metrics_histogram(&bm->wal_sync_seconds, reg,
+				      "chronik_wal_sync_seconds",
+				      "Time of each write-ahead log sync "
+				      "(fdatasync).", sync_bounds,
+				      sizeof sync_bounds / sizeof *sync_bounds));
 #undef TRY
 	bm->start_mono = clock_seconds(CLOCK_MONOTONIC);
 	chronik_gauge_set(bm->start_time, clock_seconds(CLOCK_REALTIME));

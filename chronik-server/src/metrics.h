@@ -260,6 +260,7 @@ typedef struct chronik_broker_metrics {
 	chronik_gauge *under_replicated_partitions;
 	chronik_counter *wal_syncs;
 	chronik_histogram *wal_sync_records;
+	chronik_histogram *wal_sync_seconds;
 	chronik_gauge *start_time, *uptime, *resident_memory;
 	double start_mono; /* CLOCK_MONOTONIC seconds at init */
 } chronik_broker_metrics;

@@ -266,6 +266,10 @@ with Server(sys.argv[1]) as s:
     check('chronik_wal_sync_records counts write batches',
           s.metric('chronik_wal_sync_records_count') > 0 and
           s.metric('chronik_wal_sync_records_sum') > 0)
+    check('chronik_wal_sync_seconds times the syncs',
+          s.metric('chronik_wal_sync_seconds_count') ==
+          s.metric('chronik_wal_syncs_total') and
+          s.metric('chronik_wal_sync_seconds_sum') > 0)
 
     # Deleting the topic deletes its partition logs: the name created
     # again starts empty (also after a restart).

@@ -353,6 +353,8 @@ static void test_metrics_broker_set(void **state)
 		"chronik_wal_syncs_total 1\n",
 		"chronik_wal_sync_records_bucket{le=\"63\"} 1\n",
 		"chronik_wal_sync_records_count 1\n",
+		"chronik_wal_sync_seconds_bucket{le=\"0.000255\"} 1\n",
+		"chronik_wal_sync_seconds_count 1\n",
 	};
 	const char *p;
 	char *text;
@@ -387,6 +389,7 @@ static void test_metrics_broker_set(void **state)
 	chronik_gauge_set(bm.partitions, 3);
 	chronik_counter_inc(bm.wal_syncs);
 	chronik_histogram_observe(bm.wal_sync_records, 42);
+	chronik_histogram_observe(bm.wal_sync_seconds, 0.00015);
 
 	text = render(reg);
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
