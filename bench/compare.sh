@@ -12,6 +12,9 @@
 #   - Redis 7 (appendonly yes, appendfsync always) with
 #     redis-benchmark -c 128 -P 1 -d 256 running XADD;
 #   - a 128-connection produce load (peak RSS), idle RSS;
+#   - with --tmpfs DIR (e.g. /dev/shm): the librdkafka producer again
+#     against a second chronik-server whose data dir is on DIR, where
+#     fdatasync costs nothing: the software path without the disk;
 #   - consume from the beginning: a topic of --consume-bytes produced
 #     first, read with chronik-bench consume from chronik and from the
 #     mock (the mock keeps at most 5 MiB per partition, so the bytes are
@@ -22,7 +25,7 @@
 #
 # usage: bench/compare.sh [--seconds S] [--consume-bytes BYTES]
 #                         [--build-dir DIR] [--no-build] [--json FILE]
-#                         [--redis-requests N]
+#                         [--redis-requests N] [--tmpfs DIR]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +35,7 @@ BUILD=$ROOT/build-release
 DO_BUILD=1
 JSON_OUT=
 REDIS_N=200000
+TMPFS=
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -41,7 +45,8 @@ while [ $# -gt 0 ]; do
     --no-build) DO_BUILD=0; shift ;;
     --json) JSON_OUT=$2; shift 2 ;;
     --redis-requests) REDIS_N=$2; shift 2 ;;
-    -h|--help) sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --tmpfs) TMPFS=$2; shift 2 ;;
+    -h|--help) sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -58,6 +63,8 @@ cleanup() {
     [ -n "$p" ] && wait "$p" 2>/dev/null || true
   done
   rm -rf "$TMP"
+  [ -n "${TMPFS_DIR:-}" ] && rm -rf "$TMPFS_DIR"
+  return 0
 }
 trap cleanup EXIT
 
@@ -91,13 +98,18 @@ rss_kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
 
 SERVER_PID=
 BOOT=
-start_server() {
-  local dir=$TMP/server
-  rm -rf "$dir"
+HTTP_PORT=
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+start_server() { # [data parent dir]
+  local dir=$TMP/server data=${1:-$TMP/server}/data
+  rm -rf "$dir" "$data"
   mkdir -p "$dir"
+  HTTP_PORT=$(free_port)
   cat > "$dir/chronik.toml" <<EOF
-data_dir = "$dir/data"
-http_port = 0
+data_dir = "$data"
+http_port = $HTTP_PORT
 [bind]
 kafka = "127.0.0.1:0"
 EOF
@@ -163,6 +175,25 @@ log "rdkafka producer -> chronik acks=1"
 rkrun produce -b "$BOOT" -t rk-one -a 1 -s 256 --inflight 128 \
   -d "$SECS" | record rdkafka/chronik/acks=1
 
+# The WAL's own sync timings over the four produce runs above.
+WAL_SYNC=$(python3 - "$HTTP_PORT" <<'EOF'
+import sys, urllib.request
+m = {}
+try:
+    text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1],
+                                  timeout=10).read().decode()
+except Exception:
+    text = ""
+for line in text.splitlines():
+    if line.startswith("chronik_wal_sync_seconds_") and " " in line:
+        k, v = line.rsplit(" ", 1)
+        m[k] = float(v)
+n = m.get("chronik_wal_sync_seconds_count", 0)
+s = m.get("chronik_wal_sync_seconds_sum", 0)
+print("%d %.1f" % (n, s / n * 1e6 if n else 0))
+EOF
+)
+
 log "128 connections, 128 in flight (peak RSS)"
 cbrun produce -b "$BOOT" -t cb-all --connections 128 -c 128 -a all \
   -d "$SECS" | record chronik-bench/chronik/acks=all/128-connections
@@ -177,6 +208,21 @@ cbrun consume -b "$BOOT" -t cons | record chronik-bench/chronik/consume
 rkrun consume -b "$BOOT" -t rk-cons -p 1 --preload-bytes "$CONSUME_BYTES" \
   | record rdkafka/chronik/consume
 stop_pid "$SERVER_PID"
+
+if [ -n "$TMPFS" ]; then
+  TMPFS_DIR=$(mktemp -d "$TMPFS/chronik-compare-XXXXXX")
+  log "chronik-server with its data dir on $TMPFS_DIR (no sync cost)"
+  start_server "$TMPFS_DIR"
+  for t in rk-all rk-one; do
+    cbrun metadata -b "$BOOT" -t "$t" --create-topic -n 1 >/dev/null
+  done
+  rkrun produce -b "$BOOT" -t rk-all -a all -s 256 --inflight 128 \
+    -d "$SECS" | record rdkafka/chronik-on-tmpfs/acks=all
+  rkrun produce -b "$BOOT" -t rk-one -a 1 -s 256 --inflight 128 \
+    -d "$SECS" | record rdkafka/chronik-on-tmpfs/acks=1
+  stop_pid "$SERVER_PID"
+  rm -rf "$TMPFS_DIR"
+fi
 
 log "librdkafka mock cluster (in process, no disk)"
 rkrun produce --mock -t rk-all -a all -s 256 --inflight 128 -d "$SECS" \
@@ -225,7 +271,7 @@ print(json.dumps({"name": "redis-benchmark/XADD/appendfsync=always",
 EOF
 stop_pid "$REDIS_PID"
 
-python3 - "$RESULTS" "$IDLE_RSS" "$PEAK_RSS" <<'EOF'
+python3 - "$RESULTS" "$IDLE_RSS" "$PEAK_RSS" $WAL_SYNC <<'EOF'
 import json, sys
 res = {}
 for line in open(sys.argv[1]):
@@ -244,6 +290,9 @@ for name, o in res.items():
 print()
 print("chronik-server RSS: idle %.1f MB, peak %.1f MB (after the "
       "128-connection load)" % (idle / 1024, peak / 1024))
+if len(sys.argv) > 5:
+    print("WAL syncs during the four produce runs: %s, mean %s us "
+          "(chronik_wal_sync_seconds)" % (sys.argv[4], sys.argv[5]))
 
 def rate(n):
     return res.get(n, {}).get("msgs_per_sec", 0.0)
@@ -270,6 +319,16 @@ ratio("chronik-bench/chronik/acks=1", "chronik-bench/mock/acks=1", 0.7,
       "acks=1 chronik-bench: chronik vs mock")
 ratio("chronik-bench/chronik/consume", "chronik-bench/mock/consume", 0.9,
       "consume from the beginning, chronik-bench: chronik vs mock")
+if "rdkafka/chronik-on-tmpfs/acks=all" in res:
+    print()
+    print("without the disk (data dir on tmpfs; not a goal, where the "
+          "time goes):")
+    for a in ("all", "1"):
+        t, m = rate("rdkafka/chronik-on-tmpfs/acks=" + a), \
+            rate("rdkafka/mock/acks=" + a)
+        print("%-62s %6.2fx" % ("acks=%s rdkafka: chronik on tmpfs vs mock"
+                                % a, t / m if m else 0.0))
+    print()
 for n in ("chronik-bench/chronik/acks=all", "rdkafka/chronik/acks=all"):
     p99 = res.get(n, {}).get("latency_us", {}).get("p99", 0) / 1e3
     print("%-62s %6.3f ms (goal <= 1 ms: %s)" % (
