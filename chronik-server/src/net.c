@@ -641,6 +641,9 @@ void chronik_splice_init(chronik_broker *b, chronik_splice *sp)
 }
 
 /* Encode req->resp behind a size prefix into req->out. */
+/* First guess of a response's encoded size (bytes). */
+#define RESPONSE_GUESS 512
+
 static int request_encode(chronik_request *req, int16_t version)
 {
 	chronik_protocol_response_header rh;
@@ -650,11 +653,20 @@ static int request_encode(chronik_request *req, int16_t version)
 
 	chronik_protocol_response_header_init(&rh);
 	rh.correlation_id = req->hdr.correlation_id;
-	rc = chronik_protocol_response_frame_encode(&n, NULL, 0,
-		CHRONIK_PROTOCOL_FRAME_SIZE_PREFIX, req->api_key, version,
-		&rh, req->resp, &err);
-	if (rc == 0 || rc == CHRONIK_ETOOBIG) {
-		req->out = malloc(n ? n : 1);
+	/* Most responses (every Produce response of a few partitions) fit
+	 * in a small buffer: encode straight into one, which sizes the
+	 * message once instead of twice; a larger one tells its size. */
+	req->out = malloc(RESPONSE_GUESS);
+	if (!req->out)
+		return -ENOMEM;
+	rc = chronik_protocol_response_frame_encode(&n, req->out,
+		RESPONSE_GUESS, CHRONIK_PROTOCOL_FRAME_SIZE_PREFIX,
+		req->api_key, version, &rh, req->resp, &err);
+	if (rc == 0) {
+		req->out_len = n;
+	} else if (rc == CHRONIK_ETOOBIG && n > RESPONSE_GUESS) {
+		free(req->out);
+		req->out = malloc(n);
 		if (!req->out)
 			return -ENOMEM;
 		rc = chronik_protocol_response_frame_encode(&req->out_len,

@@ -76,8 +76,16 @@ struct slog_entry {
 	void *ud;
 	size_t hdr_len; /* WAL header before the batch */
 	size_t len;     /* batch bytes */
+	int small;      /* allocated as SLOG_ENTRY_SMALL bytes (poolable) */
 	uint8_t data[];
 };
+
+/* Entries of at most this many bytes (header included) are recycled
+ * through a small pool instead of malloc/free: the event loop allocates
+ * them and the segment writer frees them, and a cross-thread free is
+ * among the costliest things on the produce path. */
+#define SLOG_ENTRY_SMALL 2048u
+#define SLOG_ENTRY_POOL_MAX 512u
 
 struct chronik_storage_partition {
 	chronik_storage *s;
@@ -131,6 +139,10 @@ struct chronik_storage {
 	chronik_wal *wal;
 	int efd;
 	pthread_mutex_t lock; /* partitions table, error text */
+	/* Recycled small entries (see SLOG_ENTRY_SMALL), under pool_mu. */
+	pthread_mutex_t pool_mu;
+	struct slog_entry *pool;
+	size_t npool;
 	chronik_storage_partition **parts;
 	size_t nparts;
 	size_t capparts;

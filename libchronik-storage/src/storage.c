@@ -917,6 +917,48 @@ static size_t wal_hdr(uint8_t *h, const chronik_storage_partition *p)
 	return tl + 6;
 }
 
+/* An entry with room for `need` bytes after its header: a pooled small
+ * one when it fits, else its own allocation. Any thread. */
+static struct slog_entry *entry_alloc(chronik_storage *s, size_t need)
+{
+	struct slog_entry *e = NULL;
+
+	if (sizeof *e + need > SLOG_ENTRY_SMALL)
+		e = malloc(sizeof *e + need);
+	else {
+		pthread_mutex_lock(&s->pool_mu);
+		if (s->pool) {
+			e = s->pool;
+			s->pool = e->q_next;
+			s->npool--;
+		}
+		pthread_mutex_unlock(&s->pool_mu);
+		if (!e)
+			e = malloc(SLOG_ENTRY_SMALL);
+	}
+	if (!e)
+		return NULL;
+	memset(e, 0, sizeof *e);
+	e->small = sizeof *e + need <= SLOG_ENTRY_SMALL;
+	return e;
+}
+
+/* Give back an entry: small ones to the pool while it has room. */
+static void entry_free(chronik_storage *s, struct slog_entry *e)
+{
+	if (e->small) {
+		pthread_mutex_lock(&s->pool_mu);
+		if (s->npool < SLOG_ENTRY_POOL_MAX) {
+			e->q_next = s->pool;
+			s->pool = e;
+			s->npool++;
+			e = NULL;
+		}
+		pthread_mutex_unlock(&s->pool_mu);
+	}
+	free(e);
+}
+
 CHRONIK_STORAGE_API int chronik_storage_append(
 	int64_t *base_offset_out, chronik_storage_partition *p,
 	const void *batch, size_t len, unsigned int flags,
@@ -946,12 +988,11 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 				chronik_protocol_batch_problem_name(problem));
 	if ((r = tail_reserve(s, len)) < 0)
 		return r;
-	e = malloc(sizeof *e + len + 264);
+	e = entry_alloc(s, len + 264);
 	if (!e) {
 		tail_release(s, len);
 		return -ENOMEM;
 	}
-	memset(e, 0, sizeof *e);
 	e->p = p;
 	e->cb = cb;
 	e->ud = userdata;
@@ -963,7 +1004,7 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 	pthread_mutex_lock(&p->lock);
 	if (p->deleting) {
 		pthread_mutex_unlock(&p->lock);
-		free(e);
+		entry_free(s, e);
 		tail_release(s, len);
 		return CHRONIK_ECLOSED;
 	}
@@ -998,7 +1039,7 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 		for (struct slog_entry *x = p->tail_head; x; x = x->tail_next)
 			p->tail_tail = x;
 		pthread_mutex_unlock(&p->lock);
-		free(e);
+		entry_free(s, e);
 		tail_release(s, len);
 		return slog_err(s, r, "%s: WAL append: %s (%s)", p->name,
 				chronik_strerror(r),
@@ -1299,7 +1340,7 @@ static void *writer_main(void *arg)
 				    !atomic_load(&s->failed))
 					s->applied_lsn = e->lsn;
 				freed += e->len;
-				free(e);
+				entry_free(s, e);
 				e = next;
 			}
 			if (freed >= ((size_t)1 << 20)) {
@@ -1835,6 +1876,7 @@ CHRONIK_STORAGE_API int chronik_storage_open(
 					       (size_t)256 << 20;
 	s->efd = -1;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->pool_mu, NULL);
 	pthread_mutex_init(&s->hw_mu, NULL);
 	pthread_cond_init(&s->hw_cv, NULL);
 	pthread_mutex_init(&s->tail_mu, NULL);
@@ -1951,6 +1993,13 @@ CHRONIK_STORAGE_API int chronik_storage_close(chronik_storage *s)
 	free(s->dirty);
 	if (s->efd >= 0)
 		close(s->efd);
+	while (s->pool) {
+		struct slog_entry *e = s->pool;
+
+		s->pool = e->q_next;
+		free(e);
+	}
+	pthread_mutex_destroy(&s->pool_mu);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->hw_mu);
 	pthread_cond_destroy(&s->hw_cv);
