@@ -934,6 +934,7 @@ void chronik_broker_close(chronik_broker *b)
 	b->arena_pool_closed = true;
 	while (b->narena_pool > 0)
 		chronik_protocol_arena_free(b->arena_pool[--b->narena_pool]);
+	chronik_net__pools_free(b);
 	chronik_groups_free(b);
 	chronik_producers_free(b);
 	if (b->meta) {

@@ -237,7 +237,16 @@ struct chronik_broker {
 	 * 4 KiB chunk, too big for malloc's per-thread cache). */
 	chronik_protocol_arena *arena_pool[128];
 	size_t narena_pool;
-	bool arena_pool_closed;
+	bool arena_pool_closed; /* also closes the two pools below */
+	/* Request structs and small buffers (frames and responses of at
+	 * most CHRONIK_NET_SMALL_BUF bytes) kept for reuse: with many
+	 * requests in flight, malloc's per-thread cache (7 chunks per size)
+	 * overflows and every request paid its slow path three times. Loop
+	 * thread only. */
+	struct chronik_request *req_pool[256];
+	size_t nreq_pool;
+	void *buf_pool[256];
+	size_t nbuf_pool;
 	uv_poll_t storage_poll;
 	uv_signal_t sigterm, sigint;
 	uv_async_t post_async;

@@ -92,10 +92,64 @@ int64_t chronik_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Small buffers: a request of `size` bytes of at most
+ * CHRONIK_NET_SMALL_BUF gets a buffer of exactly that capacity, so any
+ * buffer given back with a length up to it can be reused. */
+static void *buf_get(chronik_broker *b, size_t size)
+{
+	if (size > CHRONIK_NET_SMALL_BUF)
+		return malloc(size);
+	if (b->nbuf_pool > 0)
+		return b->buf_pool[--b->nbuf_pool];
+	return malloc(CHRONIK_NET_SMALL_BUF);
+}
+
+/* Give back p, obtained from buf_get(len) (or holding at least len
+ * bytes of capacity CHRONIK_NET_SMALL_BUF or more). */
+static void buf_put(chronik_broker *b, void *p, size_t len)
+{
+	if (p && len <= CHRONIK_NET_SMALL_BUF && !b->arena_pool_closed &&
+	    b->nbuf_pool < sizeof b->buf_pool / sizeof b->buf_pool[0]) {
+		b->buf_pool[b->nbuf_pool++] = p;
+		return;
+	}
+	free(p);
+}
+
+static chronik_request *req_get(chronik_broker *b)
+{
+	chronik_request *req;
+
+	if (b->nreq_pool > 0) {
+		req = b->req_pool[--b->nreq_pool];
+		memset(req, 0, sizeof *req);
+		return req;
+	}
+	return calloc(1, sizeof *req);
+}
+
+static void req_put(chronik_broker *b, chronik_request *req)
+{
+	if (!b->arena_pool_closed &&
+	    b->nreq_pool < sizeof b->req_pool / sizeof b->req_pool[0]) {
+		b->req_pool[b->nreq_pool++] = req;
+		return;
+	}
+	free(req);
+}
+
+void chronik_net__pools_free(chronik_broker *b)
+{
+	while (b->nbuf_pool > 0)
+		free(b->buf_pool[--b->nbuf_pool]);
+	while (b->nreq_pool > 0)
+		free(b->req_pool[--b->nreq_pool]);
+}
+
 static void conn_unref(chronik_conn *c)
 {
 	if (--c->refs == 0) {
-		free(c->frame);
+		buf_put(c->b, c->frame, c->frame_len);
 		free(c);
 	}
 }
@@ -164,9 +218,9 @@ static void request_free(chronik_request *req)
 	if (req->out_free)
 		req->out_free(req->out_free_arg);
 	arena_put(req);
-	free(req->frame);
-	free(req->out);
-	free(req);
+	buf_put(req->broker, req->frame, req->frame_len);
+	buf_put(req->broker, req->out, req->out_len);
+	req_put(req->broker, req);
 }
 
 static void conn_update_reading(chronik_conn *c)
@@ -641,9 +695,6 @@ void chronik_splice_init(chronik_broker *b, chronik_splice *sp)
 }
 
 /* Encode req->resp behind a size prefix into req->out. */
-/* First guess of a response's encoded size (bytes). */
-#define RESPONSE_GUESS 512
-
 static int request_encode(chronik_request *req, int16_t version)
 {
 	chronik_protocol_response_header rh;
@@ -656,16 +707,16 @@ static int request_encode(chronik_request *req, int16_t version)
 	/* Most responses (every Produce response of a few partitions) fit
 	 * in a small buffer: encode straight into one, which sizes the
 	 * message once instead of twice; a larger one tells its size. */
-	req->out = malloc(RESPONSE_GUESS);
+	req->out = buf_get(req->broker, CHRONIK_NET_SMALL_BUF);
 	if (!req->out)
 		return -ENOMEM;
 	rc = chronik_protocol_response_frame_encode(&n, req->out,
-		RESPONSE_GUESS, CHRONIK_PROTOCOL_FRAME_SIZE_PREFIX,
+		CHRONIK_NET_SMALL_BUF, CHRONIK_PROTOCOL_FRAME_SIZE_PREFIX,
 		req->api_key, version, &rh, req->resp, &err);
 	if (rc == 0) {
 		req->out_len = n;
-	} else if (rc == CHRONIK_ETOOBIG && n > RESPONSE_GUESS) {
-		free(req->out);
+	} else if (rc == CHRONIK_ETOOBIG && n > CHRONIK_NET_SMALL_BUF) {
+		buf_put(req->broker, req->out, CHRONIK_NET_SMALL_BUF);
 		req->out = malloc(n);
 		if (!req->out)
 			return -ENOMEM;
@@ -701,7 +752,7 @@ static void request_finish(chronik_request *req, bool respond,
 	/* The request bytes and decoded structs are no longer needed. */
 	arena_put(req);
 	req->resp = NULL;
-	free(req->frame);
+	buf_put(req->broker, req->frame, req->frame_len);
 	req->frame = NULL;
 	if (!c) {
 		request_free(req);
@@ -816,12 +867,13 @@ static void conn_dispatch(chronik_conn *c, uint8_t *frame, size_t len)
 	void *body = NULL;
 	int rc;
 
-	req = calloc(1, sizeof *req);
+	req = req_get(b);
 	if (req)
 		req->arena = arena_get(b);
 	if (!req || !req->arena) {
-		free(req);
-		free(frame);
+		if (req)
+			req_put(b, req);
+		buf_put(b, frame, len);
 		chronik_net__conn_close(c, "out of memory");
 		return;
 	}
@@ -992,7 +1044,7 @@ static void conn_consume(chronik_conn *c, const uint8_t *p, size_t n)
 				chronik_net__conn_close(c, "bad frame size");
 				return;
 			}
-			c->frame = malloc(size);
+			c->frame = buf_get(b, size);
 			if (!c->frame) {
 				chronik_net__conn_close(c, "out of memory");
 				return;
@@ -1240,6 +1292,7 @@ void chronik_net_close_all(chronik_broker *b)
 	b->arena_pool_closed = true;
 	while (b->narena_pool > 0)
 		chronik_protocol_arena_free(b->arena_pool[--b->narena_pool]);
+	chronik_net__pools_free(b);
 	if (b->sweep_started) {
 		uv_close((uv_handle_t *)&b->sweep_timer, NULL);
 		b->sweep_started = false;

@@ -17,6 +17,10 @@ bool chronik_net_idle(chronik_broker *b);
 void chronik_net_close_all(chronik_broker *b);
 
 void chronik_net__conn_close(chronik_conn *c, const char *why);
+/* Capacity of the pooled small buffers (request frames, responses). */
+#define CHRONIK_NET_SMALL_BUF 1024u
+/* Free the request and buffer pools (after arena_pool_closed is set). */
+void chronik_net__pools_free(chronik_broker *b);
 int chronik_net__read_start(chronik_conn *c);
 
 #endif /* CHRONIK_SERVER_NET_H */
