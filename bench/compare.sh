@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
     --json) JSON_OUT=$2; shift 2 ;;
     --redis-requests) REDIS_N=$2; shift 2 ;;
     --tmpfs) TMPFS=$2; shift 2 ;;
-    -h|--help) sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
