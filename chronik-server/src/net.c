@@ -92,6 +92,14 @@ int64_t chronik_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Under AddressSanitizer nothing is pooled, so a use after free of a
+ * request or a buffer is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define NET_POOLS 0
+#else
+#define NET_POOLS 1
+#endif
+
 /* Small buffers: a request of `size` bytes of at most
  * CHRONIK_NET_SMALL_BUF gets a buffer of exactly that capacity, so any
  * buffer given back with a length up to it can be reused. */
@@ -108,7 +116,8 @@ static void *buf_get(chronik_broker *b, size_t size)
  * bytes of capacity CHRONIK_NET_SMALL_BUF or more). */
 static void buf_put(chronik_broker *b, void *p, size_t len)
 {
-	if (p && len <= CHRONIK_NET_SMALL_BUF && !b->arena_pool_closed &&
+	if (NET_POOLS && p && len <= CHRONIK_NET_SMALL_BUF &&
+	    !b->arena_pool_closed &&
 	    b->nbuf_pool < sizeof b->buf_pool / sizeof b->buf_pool[0]) {
 		b->buf_pool[b->nbuf_pool++] = p;
 		return;
@@ -130,7 +139,7 @@ static chronik_request *req_get(chronik_broker *b)
 
 static void req_put(chronik_broker *b, chronik_request *req)
 {
-	if (!b->arena_pool_closed &&
+	if (NET_POOLS && !b->arena_pool_closed &&
 	    b->nreq_pool < sizeof b->req_pool / sizeof b->req_pool[0]) {
 		b->req_pool[b->nreq_pool++] = req;
 		return;

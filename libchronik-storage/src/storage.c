@@ -943,9 +943,13 @@ static struct slog_entry *entry_alloc(chronik_storage *s, size_t need)
 	return e;
 }
 
-/* Give back an entry: small ones to the pool while it has room. */
+/* Give back an entry: small ones to the pool while it has room (not
+ * under AddressSanitizer, so a use after free is still caught). */
 static void entry_free(chronik_storage *s, struct slog_entry *e)
 {
+#if defined(__SANITIZE_ADDRESS__)
+	e->small = 0;
+#endif
 	if (e->small) {
 		pthread_mutex_lock(&s->pool_mu);
 		if (s->npool < SLOG_ENTRY_POOL_MAX) {
