@@ -242,7 +242,7 @@ cbrun consume -b "$MOCK" -t cons | record chronik-bench/mock/consume
 stop_pid "$MOCK_PID"
 
 log "Redis 7, appendonly yes, appendfsync always"
-RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+RPORT=$(free_port)
 mkdir -p "$TMP/redis"
 redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$TMP/redis" \
   --appendonly yes --appendfsync always --save '' --daemonize no \

@@ -6,8 +6,9 @@
 
 #include "wal_metrics.h"
 
-/* Store the log2 buckets src[] into h (bounds 2^(i+1) - 1 in the
- * bucket's unit times `scale`), the rest into +Inf, and the sum. */
+/* Store the WAL's log2 buckets src[] into h (whose bounds are 2^(i+1) - 1
+ * in the buckets' unit), the buckets past h's last bound into +Inf, and
+ * the sum. */
 static void copy_log2(chronik_histogram *h, const uint64_t *src,
 		      double sum)
 {
