@@ -387,15 +387,53 @@ static void on_write(uv_write_t *w, int status)
 	conn_unref(c);
 }
 
-/* uv_write bufs[0..n) holding the responses of reqs[0..nreqs). 0 or a
- * libuv error (then no request counts the write). */
+/* Write bufs[0..n) holding the responses of reqs[0..nreqs). 0 or a
+ * libuv error (then no request counts the write).
+ *
+ * The bytes go out with uv_try_write first, and only what the socket did
+ * not take is queued with uv_write. Besides the write request and its
+ * callback one loop turn later, that saves an epoll_ctl per response:
+ * libuv re-arms the socket's epoll registration whenever a uv_write
+ * completes, even one that was written at once. A request that is
+ * written whole here is freed here if nothing else holds it
+ * (all_queued set, no uv_write of it pending). */
 static int conn_writev(chronik_conn *c, chronik_request **reqs,
 		       unsigned int nreqs, uv_buf_t *bufs, unsigned int n,
 		       size_t len)
 {
-	write_req *wr = malloc(sizeof *wr + nreqs * sizeof *reqs);
-	int rc;
+	write_req *wr;
+	uv_buf_t rest[FLUSH_MAX_BUFS];
+	int rc = UV_EAGAIN;
 
+	if (n <= FLUSH_MAX_BUFS)
+		rc = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+	if (rc < 0 && rc != UV_EAGAIN)
+		return rc;
+	if (rc > 0) {
+		size_t done = (size_t)rc;
+		unsigned int k = 0;
+
+		chronik_counter_add(c->b->bm->bytes_sent, done);
+		if (done == len) {
+			for (unsigned int i = 0; i < nreqs; i++)
+				if (reqs[i]->writes == 0 &&
+				    reqs[i]->all_queued)
+					request_free(reqs[i]);
+			return 0;
+		}
+		/* Queue the rest: skip the buffers written whole, then the
+		 * written part of the next. */
+		while (done >= bufs[k].len)
+			done -= bufs[k++].len;
+		for (unsigned int i = k; i < n; i++)
+			rest[i - k] = bufs[i];
+		rest[0].base += done;
+		rest[0].len -= done;
+		bufs = rest;
+		n -= k;
+		len -= (size_t)rc;
+	}
+	wr = malloc(sizeof *wr + nreqs * sizeof *reqs);
 	if (!wr)
 		return UV_ENOMEM;
 	wr->conn = c;
