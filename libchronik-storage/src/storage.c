@@ -773,7 +773,11 @@ CHRONIK_STORAGE_API int chronik_storage_partition_set_config(
 
 /* -------------------------------------------------------- produce path */
 
-static void wq_push(chronik_storage *s, struct slog_entry *e)
+/* Queue e for the segment writer. It is woken only when `wake` is set:
+ * the WAL's per-record completions leave that to on_wal_commit(), which
+ * wakes it once per commit and after the loop's eventfd, so that the
+ * loop, which has responses to send, gets the CPU first. */
+static void wq_push(chronik_storage *s, struct slog_entry *e, int wake)
 {
 	pthread_mutex_lock(&s->wq_mu);
 	e->q_next = NULL;
@@ -782,7 +786,17 @@ static void wq_push(chronik_storage *s, struct slog_entry *e)
 	else
 		s->wq_head = e;
 	s->wq_tail = e;
-	pthread_cond_signal(&s->wq_cv);
+	if (wake)
+		pthread_cond_signal(&s->wq_cv);
+	pthread_mutex_unlock(&s->wq_mu);
+}
+
+/* Wake the segment writer if it has queued entries (WAL thread). */
+static void wq_wake(chronik_storage *s)
+{
+	pthread_mutex_lock(&s->wq_mu);
+	if (s->wq_head)
+		pthread_cond_signal(&s->wq_cv);
 	pthread_mutex_unlock(&s->wq_mu);
 }
 
@@ -799,14 +813,16 @@ static void wake_tail(chronik_storage *s)
 	pthread_mutex_unlock(&s->tail_mu);
 }
 
+/* The eventfd first: its reader (the server's loop) answers producers,
+ * the condition variable's waiters are not on that path. */
 static void wake_waiters(chronik_storage *s)
 {
 	uint64_t one = 1;
 
+	(void)!write(s->efd, &one, sizeof one);
 	pthread_mutex_lock(&s->hw_mu);
 	pthread_cond_broadcast(&s->hw_cv);
 	pthread_mutex_unlock(&s->hw_mu);
-	(void)!write(s->efd, &one, sizeof one);
 	if (atomic_load(&s->failed))
 		wake_tail(s);
 }
@@ -864,7 +880,7 @@ static void on_wal_record(uint64_t lsn, int status, void *ud)
 		e->cb(p, e->base, status, e->ud);
 		in_completion = 0;
 	}
-	wq_push(s, e);
+	wq_push(s, e, status != 0);
 	if (atomic_fetch_sub(&s->inflight, 1) == 1 || status != 0) {
 		/* drain_inflight() waits for this. */
 		pthread_mutex_lock(&s->hw_mu);
@@ -882,6 +898,7 @@ static void on_wal_commit(chronik_wal *w, uint64_t durable, int status,
 	(void)durable;
 	(void)status;
 	wake_waiters(ud);
+	wq_wake(ud);
 }
 
 static void on_wal_log(int level, const char *msg, void *ud)

@@ -702,12 +702,14 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 			w->st.sync_us_hist[log2_bucket(ns / 1000)]++;
 		}
 		pthread_mutex_unlock(&w->lock);
-		durable_wake(w);
-		signal_event(w);
+		/* Callbacks first: they answer producers; the event fd and
+		 * the durable-LSN waiters come after. */
 		complete_entries(b->ent, i, j, 0);
 		if (w->opts.on_commit)
 			w->opts.on_commit(w, b->ent[j - 1].lsn, 0,
 					  w->opts.userdata);
+		durable_wake(w);
+		signal_event(w);
 		i = j;
 	}
 	return 0;
