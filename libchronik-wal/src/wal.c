@@ -12,6 +12,9 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <linux/futex.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -368,6 +371,37 @@ static void signal_event(chronik_wal *w)
 
 static int seg_install(chronik_wal *w, int fd, uint64_t base);
 
+/* Whether [from, to) of fd has extents that are allocated but unwritten
+ * (fallocate's, on ext4 or XFS). 0 when it has none or the file system
+ * cannot say (no FIEMAP, e.g. tmpfs). */
+int chronik_wal__has_unwritten(int fd, uint64_t from, uint64_t to)
+{
+	enum { NEXT = 32 };
+	uint64_t buf[(sizeof(struct fiemap) +
+		      NEXT * sizeof(struct fiemap_extent)) / 8 + 1];
+	struct fiemap *fm = (struct fiemap *)buf;
+
+	while (from < to) {
+		memset(buf, 0, sizeof buf);
+		fm->fm_start = from;
+		fm->fm_length = to - from;
+		fm->fm_extent_count = NEXT;
+		if (ioctl(fd, FS_IOC_FIEMAP, fm) != 0 ||
+		    fm->fm_mapped_extents == 0)
+			return 0;
+		for (unsigned int i = 0; i < fm->fm_mapped_extents; i++) {
+			const struct fiemap_extent *e = &fm->fm_extents[i];
+
+			if (e->fe_flags & FIEMAP_EXTENT_UNWRITTEN)
+				return 1;
+			if (e->fe_flags & FIEMAP_EXTENT_LAST)
+				return 0;
+			from = e->fe_logical + e->fe_length;
+		}
+	}
+	return 0;
+}
+
 /* Called by the writer (or open) to make a new active segment starting at
  * base. Header and preallocation are synced, then the directory entry. */
 static int seg_create(chronik_wal *w, uint64_t base)
@@ -409,7 +443,11 @@ static int seg_create(chronik_wal *w, uint64_t base)
 			goto fail;
 		}
 	}
-	return seg_install(w, fd, base);
+	r = seg_install(w, fd, base);
+	if (r == 0)
+		w->seg_unwritten = chronik_wal__has_unwritten(
+			fd, WAL_SEG_HDR_SIZE, w->segment_size);
+	return r;
 fail:
 	close(fd);
 	unlinkat(w->dir_fd, name, 0);
@@ -500,12 +538,13 @@ static void *prep_main(void *arg)
 	return NULL;
 }
 
-/* Ask for the next segment once the active one is half full. Writer. */
+/* Ask for the next segment once the active one is half full, or at once
+ * if it has unwritten extents. Writer. */
 static void prep_maybe_request(chronik_wal *w)
 {
 	if (!w->prep_started || w->seg_fd < 0 ||
 	    w->prep_asked_base == w->seg_base ||
-	    w->seg_off < w->seg_cap / 2)
+	    (w->seg_off < w->seg_cap / 2 && !w->seg_unwritten))
 		return;
 	w->prep_asked_base = w->seg_base;
 	pthread_mutex_lock(&w->prep_lock);
@@ -553,7 +592,25 @@ static int seg_roll(chronik_wal *w, uint64_t base)
 		close(fd);
 		return r;
 	}
-	return seg_install(w, fd, base);
+	r = seg_install(w, fd, base);
+	if (r == 0)
+		w->seg_unwritten = 0;
+	return r;
+}
+
+/* Whether the writer should leave an active segment with unwritten
+ * extents now: it holds at least one record (a new segment never shares
+ * its base LSN with another) and a prepared segment is ready. Writer. */
+static int seg_roll_early(chronik_wal *w)
+{
+	int ready;
+
+	if (!w->seg_unwritten || w->seg_off <= WAL_SEG_HDR_SIZE)
+		return 0;
+	pthread_mutex_lock(&w->prep_lock);
+	ready = w->prep_fd >= 0;
+	pthread_mutex_unlock(&w->prep_lock);
+	return ready;
 }
 
 /* Make fd (segment base, header written) the active segment. */
@@ -633,7 +690,8 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 		int r;
 
 		if (w->seg_fd < 0 ||
-		    w->seg_off + b->ent[i].flen > w->seg_cap) {
+		    w->seg_off + b->ent[i].flen > w->seg_cap ||
+		    seg_roll_early(w)) {
 			r = seg_roll(w, b->ent[i].lsn);
 			if (r < 0) {
 				complete_entries(b->ent, i, b->n, r);
@@ -948,6 +1006,11 @@ int chronik_wal__open_io(chronik_wal **out, const chronik_wal_options *opts,
 	r = chronik_wal__recover(w);
 	if (r < 0)
 		goto failed;
+	/* A last segment created by fallocate alone (by seg_create(), or by
+	 * a version before the preparer) is left early, see seg_unwritten. */
+	if (w->seg_fd >= 0)
+		w->seg_unwritten = chronik_wal__has_unwritten(
+			w->seg_fd, w->seg_off, w->seg_cap);
 	/* A next segment prepared before a crash or close: start over. */
 	unlinkat(w->dir_fd, WAL_PREP_NAME, 0);
 	r = pthread_create(&w->prep_thread, NULL, prep_main, w);

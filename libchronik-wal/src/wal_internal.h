@@ -165,6 +165,11 @@ struct chronik_wal {
 	uint64_t seg_off;  /* next write offset in the active segment */
 	uint64_t seg_cap;  /* size of the active segment */
 	uint64_t seg_base;
+	/* The active segment still has preallocated but unwritten extents
+	 * past seg_off: each sync there also commits an extent conversion
+	 * (a journal commit on ext4), so the writer rolls to a prepared,
+	 * zero-filled segment as soon as one is ready. */
+	int seg_unwritten;
 
 	pthread_mutex_t ckpt_lock;
 
@@ -206,6 +211,7 @@ void chronik_wal__seg_header(uint8_t *hdr, uint64_t base, uint64_t size);
 /* Recovery (recover.c): scans w->dir, fills w->segs, w->next_lsn, the
  * active segment state and w->rec. */
 int chronik_wal__recover(chronik_wal *w);
+int chronik_wal__has_unwritten(int fd, uint64_t from, uint64_t to);
 
 /* Reader support: find the segment holding lsn (index), under w->lock. */
 int chronik_wal__seg_find(chronik_wal *w, uint64_t lsn, uint64_t *base);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of libchronik-wal's public API. */
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -8,6 +9,10 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 
 #include "chronik/wal.h"
 #include "wal_test_util.h"
@@ -397,6 +402,101 @@ static void test_wal_checkpoint_deletes_segments(void **state)
 	assert_int_equal(chronik_wal_close(w), 0);
 }
 
+/* Whether the file at path has allocated but unwritten extents
+ * (fallocate's), as FIEMAP reports them; 0 where it cannot say. */
+static int file_has_unwritten(const char *path)
+{
+	uint64_t buf[(sizeof(struct fiemap) +
+		      64 * sizeof(struct fiemap_extent)) / 8 + 1] = {0};
+	struct fiemap *fm = (struct fiemap *)buf;
+	int fd = open(path, O_RDONLY), r = 0;
+
+	assert_true(fd >= 0);
+	fm->fm_length = ~(uint64_t)0;
+	fm->fm_extent_count = 64;
+	if (ioctl(fd, FS_IOC_FIEMAP, fm) == 0)
+		for (unsigned int i = 0; i < fm->fm_mapped_extents; i++)
+			if (fm->fm_extents[i].fe_flags & FIEMAP_EXTENT_UNWRITTEN)
+				r = 1;
+	close(fd);
+	return r;
+}
+
+/* The first segment is only fallocate'd; where that leaves unwritten
+ * extents (ext4, XFS), the writer moves to the zero-filled segment the
+ * preparer makes as soon as it is ready, long before the first is full.
+ * Records stay in order across the early roll and after a reopen, and a
+ * reopened WAL whose last segment has unwritten extents does the same. */
+static void test_wal_early_roll_from_unwritten(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t seg = 8 * 1024 * 1024;
+	chronik_wal *w = open_wal(f->dir, seg, CHRONIK_WAL_SYNC_DATA);
+	uint64_t last = 1, base = 0;
+	char *first, *second;
+	int unwritten;
+
+	append_range(w, 1, 1);
+	assert_int_equal(chronik_wal_wait(w, 1, -1), 0);
+	first = wt_segment(f->dir, 0);
+	assert_non_null(first);
+	unwritten = file_has_unwritten(first);
+	print_message("first segment has unwritten extents: %s\n",
+		      unwritten ? "yes" : "no");
+	/* One record at a time, each waited for: the roll comes at a batch
+	 * boundary once the prepared segment is ready (bounded: 10 s). */
+	for (int i = 0; i < 2000 && wt_count_segments(f->dir) < 2; i++) {
+		append_range(w, last + 1, last + 1);
+		last++;
+		assert_int_equal(chronik_wal_wait(w, last, -1), 0);
+		if (!unwritten && last >= 50)
+			break;
+		usleep(5000);
+	}
+	if (!unwritten) {
+		/* posix_fallocate's zeros, or no FIEMAP (tmpfs): nothing to
+		 * leave early. */
+		assert_int_equal(wt_count_segments(f->dir), 1);
+		check_range(w, 1, last);
+		assert_int_equal(chronik_wal_close(w), 0);
+		free(first);
+		return;
+	}
+	assert_int_equal(wt_count_segments(f->dir), 2);
+	second = wt_segment(f->dir, 1);
+	assert_non_null(second);
+	assert_false(file_has_unwritten(second));
+	assert_int_equal(sscanf(strrchr(second, '/') + 1, "%" SCNu64, &base),
+			 1);
+	assert_true(base > 1 && base <= last);
+	append_range(w, last + 1, last + 100);
+	last += 100;
+	check_range(w, 1, last);
+	assert_int_equal(chronik_wal_close(w), 0);
+	free(second);
+
+	/* Reopened with an unwritten last segment: rolls early again. */
+	wt_rmrf(f->dir);
+	w = open_wal(f->dir, seg, CHRONIK_WAL_SYNC_DATA);
+	append_range(w, 1, 1);
+	assert_int_equal(chronik_wal_close(w), 0);
+	if (wt_count_segments(f->dir) == 1 && file_has_unwritten(first)) {
+		w = open_wal(f->dir, seg, CHRONIK_WAL_SYNC_DATA);
+		last = 1;
+		for (int i = 0; i < 2000 && wt_count_segments(f->dir) < 2;
+		     i++) {
+			append_range(w, last + 1, last + 1);
+			last++;
+			assert_int_equal(chronik_wal_wait(w, last, -1), 0);
+			usleep(5000);
+		}
+		assert_int_equal(wt_count_segments(f->dir), 2);
+		check_range(w, 1, last);
+		assert_int_equal(chronik_wal_close(w), 0);
+	}
+	free(first);
+}
+
 static void test_wal_sync_none(void **state)
 {
 	struct fixture *f = *state;
@@ -621,6 +721,8 @@ int main(void)
 			test_wal_concurrent_with_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_wal_checkpoint_deletes_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_wal_early_roll_from_unwritten, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_sync_none, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_wal_profiles_all_work,
