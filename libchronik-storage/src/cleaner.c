@@ -901,7 +901,11 @@ void *slog_cleaner_main(void *arg)
 			dl.tv_sec++;
 			dl.tv_nsec -= 1000000000;
 		}
-		pthread_cond_timedwait(&s->cl_cv, &s->cl_mu, &dl);
+		/* Directories queued before this thread first waited (the
+		 * open's scan queues leftovers) signalled nobody: do them
+		 * now rather than one interval later. */
+		if (!s->ndel_dirs)
+			pthread_cond_timedwait(&s->cl_cv, &s->cl_mu, &dl);
 		if (s->cl_stop)
 			break;
 		pthread_mutex_unlock(&s->cl_mu);
