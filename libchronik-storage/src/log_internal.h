@@ -85,6 +85,16 @@ struct slog_entry {
  * them and the segment writer frees them, and a cross-thread free is
  * among the costliest things on the produce path. */
 #define SLOG_ENTRY_SMALL 2048u
+
+/* The segment writer, once busy, takes queued entries every
+ * SLOG_WQ_POLL_MS instead of being woken at each WAL commit (thousands of
+ * wake-ups a second, each taking a core from the loop or the clients at
+ * the moment responses go out); a commit still wakes it at once when it
+ * is idle, when this much is queued, or when appenders wait for tail
+ * space. */
+#define SLOG_WQ_POLL_MS 2
+#define SLOG_WQ_WAKE_ENTRIES 64u
+#define SLOG_WQ_WAKE_BYTES ((size_t)256 << 10)
 #define SLOG_ENTRY_POOL_MAX 512u
 
 struct chronik_storage_partition {
@@ -166,6 +176,11 @@ struct chronik_storage {
 	pthread_cond_t wq_done_cv;
 	struct slog_entry *wq_head;
 	struct slog_entry *wq_tail;
+	size_t wq_n, wq_bytes;  /* entries and batch bytes queued */
+	/* The writer had work at its last turn: it now sleeps a short
+	 * interval at a time (SLOG_WQ_POLL_MS) and commits do not wake it
+	 * until SLOG_WQ_WAKE_* is queued. Under wq_mu. */
+	int wq_polling;
 	int wq_stop;
 	uint64_t flush_req;
 	uint64_t flush_done;

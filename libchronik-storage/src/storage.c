@@ -775,8 +775,8 @@ CHRONIK_STORAGE_API int chronik_storage_partition_set_config(
 
 /* Queue e for the segment writer. It is woken only when `wake` is set:
  * the WAL's per-record completions leave that to on_wal_commit(), which
- * wakes it once per commit and after the loop's eventfd, so that the
- * loop, which has responses to send, gets the CPU first. */
+ * calls wq_wake() after the loop's eventfd, so that the loop, which has
+ * responses to send, gets the CPU first. */
 static void wq_push(chronik_storage *s, struct slog_entry *e, int wake)
 {
 	pthread_mutex_lock(&s->wq_mu);
@@ -786,16 +786,24 @@ static void wq_push(chronik_storage *s, struct slog_entry *e, int wake)
 	else
 		s->wq_head = e;
 	s->wq_tail = e;
+	s->wq_n++;
+	s->wq_bytes += e->len;
 	if (wake)
 		pthread_cond_signal(&s->wq_cv);
 	pthread_mutex_unlock(&s->wq_mu);
 }
 
-/* Wake the segment writer if it has queued entries (WAL thread). */
+/* After a WAL commit (WAL thread): wake the segment writer if it has
+ * queued entries and is idle, or enough is queued, or appenders wait
+ * for tail space; a busy writer takes them at its next short sleep's
+ * end (SLOG_WQ_POLL_MS). */
 static void wq_wake(chronik_storage *s)
 {
 	pthread_mutex_lock(&s->wq_mu);
-	if (s->wq_head)
+	if (s->wq_head &&
+	    (!s->wq_polling || s->wq_n >= SLOG_WQ_WAKE_ENTRIES ||
+	     s->wq_bytes >= SLOG_WQ_WAKE_BYTES ||
+	     atomic_load(&s->tail_waiters) > 0))
 		pthread_cond_signal(&s->wq_cv);
 	pthread_mutex_unlock(&s->wq_mu);
 }
@@ -1282,6 +1290,27 @@ static void *writer_main(void *arg)
 		int stop;
 
 		pthread_mutex_lock(&s->wq_mu);
+		if (s->wq_polling && !s->wq_stop &&
+		    s->flush_req == s->flush_done &&
+		    s->wq_n < SLOG_WQ_WAKE_ENTRIES &&
+		    s->wq_bytes < SLOG_WQ_WAKE_BYTES &&
+		    atomic_load(&s->tail_waiters) == 0) {
+			/* Busy: let a few commits' entries gather (one sleep;
+			 * wq_wake() ends it early when enough is queued). */
+			struct timespec dl;
+
+			clock_gettime(CLOCK_REALTIME, &dl);
+			dl.tv_nsec += SLOG_WQ_POLL_MS * 1000000L;
+			if (dl.tv_nsec >= 1000000000) {
+				dl.tv_sec++;
+				dl.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&s->wq_cv, &s->wq_mu, &dl);
+		}
+		/* Nothing came in a whole interval: idle, so the next
+		 * commit wakes the writer at once. */
+		if (!s->wq_head)
+			s->wq_polling = 0;
 		while (!s->wq_head && !s->wq_stop &&
 		       s->flush_req == s->flush_done) {
 			struct timespec dl;
@@ -1302,6 +1331,9 @@ static void *writer_main(void *arg)
 		}
 		list = s->wq_head;
 		s->wq_head = s->wq_tail = NULL;
+		s->wq_n = s->wq_bytes = 0;
+		if (list)
+			s->wq_polling = 1;
 		req = s->flush_req;
 		stop = s->wq_stop;
 		pthread_mutex_unlock(&s->wq_mu);
