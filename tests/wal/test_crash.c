@@ -139,7 +139,7 @@ static void test_crash_kill9_cycles(void **state)
 	unsigned int seed = (unsigned int)time(NULL);
 
 	(void)state;
-	print_message("crash test: %d cycles, seed %u\n", cycles, seed);
+	print_message("# crash test: %d cycles, seed %u\n", cycles, seed);
 	srand(seed);
 	for (int c = 0; c < cycles; c++) {
 		struct ack *acks = NULL;
@@ -252,7 +252,7 @@ static void test_crash_kill9_cycles(void **state)
 		assert_int_equal(chronik_wal_close(w), 0);
 		free(acks);
 	}
-	print_message("crash test: %llu acknowledged, %llu recovered\n",
+	print_message("# crash test: %llu acknowledged, %llu recovered\n",
 		      (unsigned long long)total_acked,
 		      (unsigned long long)total_seen);
 	assert_true(total_acked > 0);

@@ -441,7 +441,7 @@ static void test_wal_early_roll_from_unwritten(void **state)
 	first = wt_segment(f->dir, 0);
 	assert_non_null(first);
 	unwritten = file_has_unwritten(first);
-	print_message("first segment has unwritten extents: %s\n",
+	print_message("# first segment has unwritten extents: %s\n",
 		      unwritten ? "yes" : "no");
 	/* One record at a time, each waited for: the roll comes at a batch
 	 * boundary once the prepared segment is ready (bounded: 10 s). */
