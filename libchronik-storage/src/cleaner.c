@@ -894,13 +894,7 @@ void *slog_cleaner_main(void *arg)
 	while (!s->cl_stop) {
 		struct timespec dl;
 
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_sec += iv / 1000;
-		dl.tv_nsec += (long)(iv % 1000) * 1000000;
-		if (dl.tv_nsec >= 1000000000) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000;
-		}
+		slog_deadline_ms(&dl, iv);
 		/* Directories queued before this thread first waited (the
 		 * open's scan queues leftovers) signalled nobody: do them
 		 * now rather than one interval later. */

@@ -209,6 +209,8 @@ void slog_log(chronik_storage *s, int level, const char *fmt, ...)
 int slog_err(chronik_storage *s, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int64_t slog_now_ms(void);
+/* *dl = now + ms on CLOCK_REALTIME (for pthread_cond_timedwait). */
+void slog_deadline_ms(struct timespec *dl, int64_t ms);
 /* Remove the directories of deleted partitions queued so far (cleaner
  * thread; takes cl_mu briefly). */
 void slog_remove_deleted_dirs(chronik_storage *s);

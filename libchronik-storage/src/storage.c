@@ -41,6 +41,17 @@ int64_t slog_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void slog_deadline_ms(struct timespec *dl, int64_t ms)
+{
+	clock_gettime(CLOCK_REALTIME, dl);
+	dl->tv_sec += ms / 1000;
+	dl->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (dl->tv_nsec >= 1000000000) {
+		dl->tv_sec++;
+		dl->tv_nsec -= 1000000000;
+	}
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -1095,15 +1106,7 @@ CHRONIK_STORAGE_API int chronik_storage_wait(chronik_storage_partition *p,
 		return 0;
 	if (timeout_ms == 0)
 		return -ETIMEDOUT;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	if (timeout_ms > 0) {
-		dl.tv_sec += timeout_ms / 1000;
-		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-		if (dl.tv_nsec >= 1000000000) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000;
-		}
-	}
+	slog_deadline_ms(&dl, timeout_ms > 0 ? timeout_ms : 0);
 	pthread_mutex_lock(&s->hw_mu);
 	while (atomic_load(&p->hw) < offset) {
 		if ((r = atomic_load(&s->failed)) != 0)
@@ -1299,12 +1302,7 @@ static void *writer_main(void *arg)
 			 * wq_wake() ends it early when enough is queued). */
 			struct timespec dl;
 
-			clock_gettime(CLOCK_REALTIME, &dl);
-			dl.tv_nsec += SLOG_WQ_POLL_MS * 1000000L;
-			if (dl.tv_nsec >= 1000000000) {
-				dl.tv_sec++;
-				dl.tv_nsec -= 1000000000;
-			}
+			slog_deadline_ms(&dl, SLOG_WQ_POLL_MS);
 			pthread_cond_timedwait(&s->wq_cv, &s->wq_mu, &dl);
 		}
 		/* Nothing came in a whole interval: idle, so the next
@@ -1320,13 +1318,7 @@ static void *writer_main(void *arg)
 				break;
 			if (due <= 0)
 				due = iv;
-			clock_gettime(CLOCK_REALTIME, &dl);
-			dl.tv_sec += due / 1000;
-			dl.tv_nsec += (due % 1000) * 1000000;
-			if (dl.tv_nsec >= 1000000000) {
-				dl.tv_sec++;
-				dl.tv_nsec -= 1000000000;
-			}
+			slog_deadline_ms(&dl, due);
 			pthread_cond_timedwait(&s->wq_cv, &s->wq_mu, &dl);
 		}
 		list = s->wq_head;

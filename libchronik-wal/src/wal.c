@@ -374,7 +374,7 @@ static int seg_install(chronik_wal *w, int fd, uint64_t base);
 /* Whether [from, to) of fd has extents that are allocated but unwritten
  * (fallocate's, on ext4 or XFS). 0 when it has none or the file system
  * cannot say (no FIEMAP, e.g. tmpfs). */
-int chronik_wal__has_unwritten(int fd, uint64_t from, uint64_t to)
+static int has_unwritten(int fd, uint64_t from, uint64_t to)
 {
 	enum { NEXT = 32 };
 	uint64_t buf[(sizeof(struct fiemap) +
@@ -445,7 +445,7 @@ static int seg_create(chronik_wal *w, uint64_t base)
 	}
 	r = seg_install(w, fd, base);
 	if (r == 0)
-		w->seg_unwritten = chronik_wal__has_unwritten(
+		w->seg_unwritten = has_unwritten(
 			fd, WAL_SEG_HDR_SIZE, w->segment_size);
 	return r;
 fail:
@@ -1009,7 +1009,7 @@ int chronik_wal__open_io(chronik_wal **out, const chronik_wal_options *opts,
 	/* A last segment created by fallocate alone (by seg_create(), or by
 	 * a version before the preparer) is left early, see seg_unwritten. */
 	if (w->seg_fd >= 0)
-		w->seg_unwritten = chronik_wal__has_unwritten(
+		w->seg_unwritten = has_unwritten(
 			w->seg_fd, w->seg_off, w->seg_cap);
 	/* A next segment prepared before a crash or close: start over. */
 	unlinkat(w->dir_fd, WAL_PREP_NAME, 0);

@@ -211,7 +211,6 @@ void chronik_wal__seg_header(uint8_t *hdr, uint64_t base, uint64_t size);
 /* Recovery (recover.c): scans w->dir, fills w->segs, w->next_lsn, the
  * active segment state and w->rec. */
 int chronik_wal__recover(chronik_wal *w);
-int chronik_wal__has_unwritten(int fd, uint64_t from, uint64_t to);
 
 /* Reader support: find the segment holding lsn (index), under w->lock. */
 int chronik_wal__seg_find(chronik_wal *w, uint64_t lsn, uint64_t *base);
