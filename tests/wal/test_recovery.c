@@ -39,9 +39,13 @@ static void copy_dir(const char *from, const char *to)
 		snprintf(b, sizeof b, "%s/%s", to, de->d_name);
 		in = open(a, O_RDONLY);
 		out = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (in < 0 || out < 0)
+			fail_msg("copy %s to %s: %s", a, b, strerror(errno));
 		while ((n = read(in, buf, sizeof buf)) > 0)
 			if (write(out, buf, (size_t)n) != n)
-				abort();
+				fail_msg("write %s: %s", b, strerror(errno));
+		if (n < 0)
+			fail_msg("read %s: %s", a, strerror(errno));
 		close(in);
 		close(out);
 	}
@@ -136,10 +140,11 @@ static off_t data_end(const char *path)
 	uint8_t *b;
 	off_t e;
 
-	fstat(fd, &st);
-	b = malloc((size_t)st.st_size);
+	if (fd < 0 || fstat(fd, &st) != 0)
+		fail_msg("open %s: %s", path, strerror(errno));
+	b = malloc((size_t)st.st_size + 1);
 	if (pread(fd, b, (size_t)st.st_size, 0) != st.st_size)
-		abort();
+		fail_msg("read %s: %s", path, strerror(errno));
 	close(fd);
 	for (e = st.st_size; e > 0 && !b[e - 1]; e--)
 		;
@@ -147,16 +152,22 @@ static off_t data_end(const char *path)
 	return e;
 }
 
-/* Offset of the record with LSN lsn in a segment (by walking frames). */
+/* Offset of the record with LSN lsn in a segment (by walking frames), or
+ * -1 when the segment does not hold it. */
 static off_t record_offset(const char *path, uint64_t lsn)
 {
 	uint8_t h[20];
 	off_t off = 64;
+	struct stat st;
 
+	if (stat(path, &st) != 0)
+		fail_msg("stat %s: %s", path, strerror(errno));
 	for (;;) {
 		uint64_t l;
 		uint32_t len;
 
+		if (off + (off_t)sizeof h > st.st_size)
+			return -1; /* the segment is full up to its end */
 		wt_peek(path, off, h, sizeof h);
 		memcpy(&len, h + 4, 4);
 		memcpy(&l, h + 8, 8);
@@ -194,15 +205,21 @@ static void test_recovery_torn_last_record(void **state)
 	struct fixture *f = *state;
 	chronik_wal_recovery rec = {.version = CHRONIK_WAL_RECOVERY_VERSION};
 	char *seg = last_segment(f->dir);
-	off_t off = record_offset(seg, NREC), end = data_end(seg);
-	static uint8_t zeros[4096];
 	chronik_wal *w;
+	uint8_t *zeros;
+	off_t off, end;
 
+	assert_non_null(seg);
+	off = record_offset(seg, NREC);
+	end = data_end(seg);
 	assert_true(off > 0);
 	/* Zero the second half of the last frame, as if its later pages
 	 * never reached the disk. */
+	assert_true(end > off);
+	zeros = calloc(1, (size_t)(end - off));
 	wt_poke(seg, off + (end - off) / 2, zeros,
 		(size_t)(end - (off + (end - off) / 2)));
+	free(zeros);
 	assert_int_equal(open_opts(&w, f->dir, 0), 0);
 	assert_int_equal(chronik_wal_recovery_get(&rec, w), 0);
 	assert_int_equal(rec.records, NREC - 1);
@@ -234,6 +251,7 @@ static void test_recovery_torn_header(void **state)
 	const uint8_t junk[11] = {0x13, 0, 0, 0, 0x59, 0x02, 0, 0, 1, 2, 3};
 	chronik_wal *w;
 
+	assert_non_null(seg);
 	wt_poke(seg, data_end(seg), junk, sizeof junk);
 	assert_int_equal(open_opts(&w, f->dir, 0), 0);
 	assert_int_equal(chronik_wal_recovery_get(&rec, w), 0);
@@ -257,6 +275,7 @@ static void test_recovery_bitflip_mid_log(void **state)
 	chronik_wal *w;
 	char offs[64];
 
+	assert_non_null(seg);
 	wt_peek(seg, 64, h, sizeof h);
 	memcpy(&lsn, h + 8, 8);
 	off = record_offset(seg, lsn + 3);
@@ -318,6 +337,7 @@ static void test_recovery_bitflip_last_segment(void **state)
 	}
 	assert_int_equal(chronik_wal_close(w), 0);
 	seg = last_segment(f->dir);
+	assert_non_null(seg);
 	wt_peek(seg, 64, h, sizeof h);
 	memcpy(&lsn, h + 8, 8);
 	off = record_offset(seg, lsn + 1);
@@ -337,6 +357,7 @@ static void test_recovery_missing_segment(void **state)
 	char *seg = wt_segment(f->dir, 3);
 	chronik_wal *w;
 
+	assert_non_null(seg);
 	assert_int_equal(unlink(seg), 0);
 	assert_int_equal(open_opts(&w, f->dir, 0), CHRONIK_ECORRUPT);
 	assert_non_null(strstr(chronik_wal_last_error(w), "expected"));
@@ -371,6 +392,7 @@ static void test_recovery_header_damage_and_version(void **state)
 	uint8_t h[64];
 	chronik_wal *w;
 
+	assert_non_null(seg);
 	wt_peek(seg, 0, h, sizeof h);
 	h[20] ^= 1;
 	wt_poke(seg, 0, h, sizeof h);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Helpers shared by the WAL tests: temp dirs, file copies, payloads. */
+/* Helpers shared by the WAL tests: temp dirs, file copies, payloads.
+ * Include after <cmocka.h>: I/O failures fail the running test. */
 #ifndef WAL_TEST_UTIL_H
 #define WAL_TEST_UTIL_H
 
@@ -112,24 +113,37 @@ static inline int wt_count_segments(const char *dir)
 	return n;
 }
 
-/* Read/write bytes of a file at an offset. */
+/* Read/write bytes of a file at an offset. A failure fails the running
+ * test (cmocka) with the path, offset and cause. */
+static inline void wt_io_fail(const char *what, const char *path, off_t off,
+			      size_t n, ssize_t got)
+{
+	fail_msg("%s %zu bytes at offset %lld of %s: %s", what, n,
+		 (long long)off, path,
+		 got < 0 ? strerror(errno) : "short transfer");
+}
+
 static inline void wt_poke(const char *path, off_t off, const void *b,
 			   size_t n)
 {
 	int fd = open(path, O_WRONLY);
+	ssize_t r = fd < 0 ? -1 : pwrite(fd, b, n, off);
 
-	if (fd < 0 || pwrite(fd, b, n, off) != (ssize_t)n)
-		abort();
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	if (r != (ssize_t)n)
+		wt_io_fail("write", path, off, n, r);
 }
 
 static inline void wt_peek(const char *path, off_t off, void *b, size_t n)
 {
 	int fd = open(path, O_RDONLY);
+	ssize_t r = fd < 0 ? -1 : pread(fd, b, n, off);
 
-	if (fd < 0 || pread(fd, b, n, off) != (ssize_t)n)
-		abort();
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	if (r != (ssize_t)n)
+		wt_io_fail("read", path, off, n, r);
 }
 
 #endif
