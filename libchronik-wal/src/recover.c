@@ -73,7 +73,7 @@ static int read_checkpoint(chronik_wal *w)
 		chronik_wal__set_error(w, "%s/checkpoint: corrupt", w->dir);
 		return CHRONIK_ECORRUPT;
 	}
-	if (wal__get32(b + 8) != WAL_FORMAT_VERSION) {
+	if (wal__get32(b + 8) != WAL_CKPT_VERSION) {
 		chronik_wal__set_error(w, "%s/checkpoint: format version %u "
 				       "not supported", w->dir,
 				       wal__get32(b + 8));
@@ -175,7 +175,8 @@ static int seg_header_ok(const struct scan_seg *s, uint64_t *seg_size)
 		return 0;
 	if (wal__get32(h + 60) != chronik_util_crc32c(0, h, 60))
 		return 0;
-	if (wal__get32(h + 8) != WAL_FORMAT_VERSION)
+	if (wal__get32(h + 8) < WAL_FORMAT_VERSION_MIN ||
+	    wal__get32(h + 8) > WAL_FORMAT_VERSION)
 		return CHRONIK_EVERSION;
 	if (wal__get32(h + 12) != WAL_SEG_HDR_SIZE ||
 	    wal__get64(h + 16) != s->base)
@@ -226,12 +227,14 @@ static size_t scan_records(const struct scan_seg *s, uint64_t *expect,
 }
 
 /* Decide whether non-zero bytes after the valid records of the last
- * segment are a torn final write (return 0) or damage to data that had
- * been synced (return 1). A write is at most WAL_MAX_WRITE bytes and the
- * next write only starts after the previous one was synced, so a valid
- * record beyond the reach of the write that began at batch_start, or a
- * valid record after a record that ended a write, proves the damaged
- * region had been synced. *max_lsn gets the highest valid LSN seen. */
+ * segment are a torn tail (return 0) or damage to data that had been
+ * synced (return 1). Written but not yet durable data never spans more
+ * than WAL_MAX_WRITE bytes, and a write issued while an earlier one was
+ * not durable carries WAL_REC_OVERLAP on its first record. So a valid
+ * record beyond that reach from the write that began at batch_start, or a
+ * valid record after a record that ended a write where the next write
+ * does not overlap, proves the damaged region had been synced. *max_lsn
+ * gets the highest valid LSN seen. */
 static int tail_is_corrupt(const struct scan_seg *s, size_t end,
 			   size_t batch_start, uint64_t expect,
 			   uint64_t *max_lsn)
@@ -253,9 +256,12 @@ static int tail_is_corrupt(const struct scan_seg *s, size_t end,
 			*max_lsn = lsn;
 		if ((uint64_t)y >= batch_start + WAL_MAX_WRITE)
 			corrupt = 1;
+		/* A write that followed this one without overlapping it
+		 * (WAL_REC_OVERLAP clear) began after this one was synced. */
 		if ((s->map[y + 17] & WAL_REC_BATCH_END) &&
 		    chronik_wal__rec_check(s->map + y + f, s->size - y - f,
-					   lsn + 1))
+					   lsn + 1) &&
+		    !(s->map[y + f + 17] & WAL_REC_OVERLAP))
 			corrupt = 1;
 	}
 	return corrupt;
@@ -474,6 +480,10 @@ int chronik_wal__recover(chronik_wal *w)
 			}
 			w->seg_fd = s.fd;
 			s.fd = -1;
+			/* Records of this version are not appended to an
+			 * older format's segment: the writer rolls first. */
+			w->seg_old_format =
+				wal__get32(s.map + 8) < WAL_FORMAT_VERSION;
 			w->seg_off = end;
 			w->seg_cap = seg_cap;
 			w->seg_base = s.base;

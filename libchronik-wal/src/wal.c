@@ -205,9 +205,13 @@ CHRONIK_WAL_API int chronik_wal_options_init(chronik_wal_options *opts,
 
 	if (!opts)
 		return CHRONIK_EARG;
-	if (version != 1)
+	if (version < 1 || version > CHRONIK_WAL_OPTIONS_VERSION)
 		return CHRONIK_EVERSION;
-	*opts = defaults;
+	/* Only the fields of the caller's version: its struct may be an
+	 * older, shorter one. */
+	memcpy(opts, &defaults, version == 1 ? offsetof(chronik_wal_options,
+							on_written)
+					      : sizeof *opts);
 	opts->version = version;
 	return 0;
 }
@@ -619,6 +623,7 @@ static int seg_install(chronik_wal *w, int fd, uint64_t base)
 	if (w->seg_fd >= 0)
 		close(w->seg_fd);
 	w->seg_fd = fd;
+	w->seg_old_format = 0;
 	w->seg_off = WAL_SEG_HDR_SIZE;
 	w->seg_cap = w->segment_size;
 	w->seg_base = base;
@@ -641,72 +646,129 @@ static int seg_install(chronik_wal *w, int fd, uint64_t base)
 	return 0;
 }
 
-/* ---- writer thread ---- */
+/* ---- writer and sync threads ---- */
 
-/* Enter the failed state: no further append is accepted, nothing queued
- * will ever be acknowledged. Called by the writer with no lock held. The
- * entries [i, n) of the writer's own batch are failed by the caller. */
-static void writer_fail(chronik_wal *w, int err)
+/* A queue for appenders: a recycled one, or a new one. Under lock. */
+static struct wal_queue *queue_get(chronik_wal *w)
 {
-	struct wal_queue *q;
-	size_t n;
+	struct wal_queue *q = w->free_q;
 
-	pthread_mutex_lock(&w->lock);
+	if (q) {
+		w->free_q = q->next;
+		w->nfree_q--;
+	} else {
+		q = calloc(1, sizeof *q);
+		if (!q)
+			return NULL;
+	}
+	q->next = NULL;
+	q->n = q->len = q->done = 0;
+	q->writer_done = 0;
+	return q;
+}
+
+/* Recycle a queue whose records are all completed: at most two are kept
+ * (their buffers keep the size they grew to). Under lock. */
+static void queue_put(chronik_wal *w, struct wal_queue *q)
+{
+	if (w->nfree_q >= 2) {
+		queue_free(q);
+		free(q);
+		return;
+	}
+	q->next = w->free_q;
+	w->free_q = q;
+	w->nfree_q++;
+}
+
+/* Enter the failed state (under lock): no append is accepted from now on,
+ * the writer writes nothing more, the sync thread syncs nothing more and
+ * fails every record not completed yet (sync_fail_all()). */
+static void pipeline_fail(chronik_wal *w, int err)
+{
 	if (!w->failed) {
 		w->failed = err;
 		atomic_store(&w->status, err);
 	}
-	/* No append reserves anything once failed is set, so the entries
-	 * stay put; copies still in flight only touch the buffer, which
-	 * lives until close. */
-	q = w->q;
-	n = q->n;
 	pthread_cond_broadcast(&w->cv_space);
-	pthread_mutex_unlock(&w->lock);
-	durable_wake(w);
-	complete_entries(q->ent, 0, n, err);
-	pthread_mutex_lock(&w->lock);
-	q->n = 0;
-	pthread_mutex_unlock(&w->lock);
-	signal_event(w);
-	chronik_wal__log(w, 0, "wal %s: failed: %s (%s)", w->dir,
-			 chronik_strerror(err), w->err);
-	if (w->opts.on_commit)
-		w->opts.on_commit(w, atomic_load(&w->durable_lsn), err,
-				  w->opts.userdata);
+	pthread_cond_broadcast(&w->cv_work);
+	pthread_cond_broadcast(&w->cv_sync);
+	pthread_cond_broadcast(&w->cv_synced);
 }
 
-/* Write and sync the records of b (owned by the writer). */
+/* Wait until written bytes are durable enough for a write of `bytes`
+ * (0: until nothing written is waiting for a sync, before a roll).
+ * Returns whether an earlier write is still not durable, or the failure.
+ * Writer thread, lock not held. */
+static int wait_unsynced(chronik_wal *w, uint64_t bytes)
+{
+	int r;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->failed && w->unsynced > 0 &&
+	       (bytes == 0 || w->unsynced + bytes > WAL_MAX_WRITE)) {
+		/* A lingering sync thread waits for more writes: none will
+		 * come until this wait ends. */
+		w->writer_blocked = 1;
+		pthread_cond_signal(&w->cv_sync);
+		pthread_cond_wait(&w->cv_synced, &w->lock);
+	}
+	w->writer_blocked = 0;
+	r = w->failed ? w->failed : w->unsynced > 0;
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+/* Set a record's flags and its header CRC again. */
+static void rec_set_flags(const struct wal_entry *e, uint8_t *buf,
+			  uint8_t flags)
+{
+	uint8_t *h = buf + e->off;
+
+	h[17] |= flags;
+	wal__put32(h, chronik_wal__rec_crc(e->pcrc, h));
+}
+
+/* Write the records of b (taken by the writer; the sync thread completes
+ * them). Each write is followed by the CHRONIK_WAL_WRITTEN callbacks of
+ * its records and on_written, and handed to the sync thread. */
 static int write_batch(chronik_wal *w, struct wal_queue *b)
 {
 	size_t i = 0;
-	int do_sync = w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE;
-	int full = w->opts.sync_mode == CHRONIK_WAL_SYNC_FULL;
 
 	while (i < b->n) {
 		size_t j = i, bytes = 0;
-		uint64_t room, t0, t1;
-		uint8_t *last;
+		uint64_t room;
 		int r;
 
-		if (w->seg_fd < 0 ||
+		if (w->seg_fd < 0 || w->seg_old_format ||
 		    w->seg_off + b->ent[i].flen > w->seg_cap ||
 		    seg_roll_early(w)) {
-			r = seg_roll(w, b->ent[i].lsn);
-			if (r < 0) {
-				complete_entries(b->ent, i, b->n, r);
+			/* A segment is left only once all of it is durable:
+			 * recovery never finds a torn older segment. */
+			r = wait_unsynced(w, 0);
+			if (r < 0)
 				return r;
-			}
+			r = seg_roll(w, b->ent[i].lsn);
+			if (r < 0)
+				return r;
 		}
 		room = w->seg_cap - w->seg_off;
 		while (j < b->n && bytes + b->ent[j].flen <= room &&
 		       (j == i || bytes + b->ent[j].flen <= w->prof.max_batch))
 			bytes += b->ent[j++].flen;
-		/* Mark the last record of this write so recovery can tell a
-		 * torn last write from damage to an earlier, synced one. */
-		last = b->buf + b->ent[j - 1].off;
-		last[17] |= WAL_REC_BATCH_END;
-		wal__put32(last, chronik_wal__rec_crc(b->ent[j - 1].pcrc, last));
+		r = wait_unsynced(w, bytes);
+		if (r < 0)
+			return r;
+		/* Mark the write's end, and whether it overlaps an earlier
+		 * write that is not durable yet, so recovery can tell a torn
+		 * tail from damage to synced data. */
+		if (r > 0 && j - 1 > i)
+			rec_set_flags(&b->ent[i], b->buf, WAL_REC_OVERLAP);
+		rec_set_flags(&b->ent[j - 1], b->buf,
+			      WAL_REC_BATCH_END |
+				      (r > 0 && j - 1 == i ? WAL_REC_OVERLAP
+							   : 0));
 
 		r = io_write_all(w, w->seg_fd, b->buf + b->ent[i].off, bytes,
 				 w->seg_off);
@@ -716,40 +778,249 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 				"%020llu.wal: %s", bytes,
 				(unsigned long long)w->seg_off,
 				(unsigned long long)w->seg_base, strerror(-r));
-			complete_entries(b->ent, i, b->n, r);
 			return r;
 		}
-		t0 = chronik_wal__now_ns();
-		if (do_sync) {
-			r = w->io.sync(w->io.ctx, w->seg_fd, full);
-			if (r < 0) {
-				/* Never retried: after a failed fsync the
-				 * kernel may have dropped the dirty pages, so
-				 * a later success would prove nothing. */
-				chronik_wal__set_error(w,
-					"%s of segment %020llu.wal: %s",
-					full ? "fsync" : "fdatasync",
-					(unsigned long long)w->seg_base,
-					strerror(-r));
-				complete_entries(b->ent, i, b->n, r);
-				return r;
-			}
-		}
-		t1 = chronik_wal__now_ns();
 		w->seg_off += bytes;
 		prep_maybe_request(w);
+		for (size_t k = i; k < j; k++)
+			if (b->ent[k].written_cb && b->ent[k].cb)
+				b->ent[k].cb(b->ent[k].lsn, CHRONIK_WAL_WRITTEN,
+					     b->ent[k].ud);
+		if (w->opts.on_written)
+			w->opts.on_written(w, b->ent[j - 1].lsn, 0,
+					   w->opts.userdata);
 
 		pthread_mutex_lock(&w->lock);
-		/* Records queued by now arrived while this write and sync
-		 * were in flight: the WAL is busy. */
-		w->arrived_in_sync = w->q->n > 0;
-		atomic_store_explicit(&w->durable_lsn, b->ent[j - 1].lsn,
-				      memory_order_release);
+		w->written_lsn = b->ent[j - 1].lsn;
+		w->unsynced += bytes;
+		w->sync_fd = w->seg_fd;
+		w->sync_base = w->seg_base;
 		w->st.batches++;
 		w->st.bytes_written += bytes;
 		if (j - i > w->st.batch_records_max)
 			w->st.batch_records_max = j - i;
 		w->st.batch_records_hist[log2_bucket(j - i)]++;
+		if (w->syncer_waiting)
+			pthread_cond_signal(&w->cv_sync);
+		pthread_mutex_unlock(&w->lock);
+		i = j;
+	}
+	return 0;
+}
+
+static void *writer_main(void *arg)
+{
+	chronik_wal *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct wal_queue *b, *nq;
+		int r;
+
+		while (w->q->n == 0 && !w->closing && !w->failed) {
+			w->writer_waiting = 1;
+			pthread_cond_wait(&w->cv_work, &w->lock);
+		}
+		w->writer_waiting = 0;
+		if (w->failed || w->q->n == 0)
+			break; /* failed, or closing and drained */
+		nq = queue_get(w);
+		if (!nq) {
+			chronik_wal__set_error(w, "out of memory");
+			pipeline_fail(w, -ENOMEM);
+			break;
+		}
+		b = w->q;
+		w->q = nq;
+		w->st.queued_bytes = 0;
+		pthread_cond_broadcast(&w->cv_space);
+		/* Appenders that reserved space in b may still be copying. */
+		queue_wait_copies(w, b);
+		if (w->fifo_tail)
+			w->fifo_tail->next = b;
+		else
+			w->fifo_head = b;
+		w->fifo_tail = b;
+		pthread_mutex_unlock(&w->lock);
+
+		r = write_batch(w, b);
+
+		pthread_mutex_lock(&w->lock);
+		b->writer_done = 1;
+		if (r < 0) {
+			pipeline_fail(w, r);
+			break;
+		}
+	}
+	w->writer_stopped = 1;
+	pthread_cond_broadcast(&w->cv_sync);
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Run the final callbacks of every record <= lsn (or of every record left,
+ * with status != 0) and recycle the queues that are done. Sync thread,
+ * lock not held. */
+static void complete_upto(chronik_wal *w, uint64_t lsn, int status)
+{
+	struct wal_queue *b;
+
+	pthread_mutex_lock(&w->lock);
+	b = w->fifo_head;
+	while (b) {
+		size_t from = b->done, k = from;
+
+		while (k < b->n && (status != 0 || b->ent[k].lsn <= lsn))
+			k++;
+		b->done = k;
+		pthread_mutex_unlock(&w->lock);
+		complete_entries(b->ent, from, k, status);
+		pthread_mutex_lock(&w->lock);
+		if (k < b->n)
+			break;
+		b = b->next;
+	}
+	while ((b = w->fifo_head) && b->done == b->n && b->writer_done) {
+		w->fifo_head = b->next;
+		if (!w->fifo_head)
+			w->fifo_tail = NULL;
+		queue_put(w, b);
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Failed: once the writer has stopped, fail every record not completed,
+ * the written ones and the queued ones. Sync thread, under lock (released
+ * and taken again). */
+static void sync_fail_all(chronik_wal *w)
+{
+	struct wal_queue *q;
+	int err;
+
+	while (!w->writer_stopped)
+		pthread_cond_wait(&w->cv_sync, &w->lock);
+	err = w->failed;
+	pthread_mutex_unlock(&w->lock);
+	durable_wake(w);
+	complete_upto(w, 0, err);
+	/* No append reserves anything once failed is set, so the queue's
+	 * entries stay put; copies still in flight only touch the buffer,
+	 * which lives until close. */
+	pthread_mutex_lock(&w->lock);
+	q = w->q;
+	pthread_mutex_unlock(&w->lock);
+	complete_entries(q->ent, 0, q->n, err);
+	pthread_mutex_lock(&w->lock);
+	q->n = 0;
+	pthread_mutex_unlock(&w->lock);
+	signal_event(w);
+	chronik_wal__log(w, 0, "wal %s: failed: %s (%s)", w->dir,
+			 chronik_strerror(err), w->err);
+	if (w->opts.on_commit)
+		w->opts.on_commit(w, atomic_load(&w->durable_lsn), err,
+				  w->opts.userdata);
+	pthread_mutex_lock(&w->lock);
+}
+
+/* Busy (more was written during the last sync): let the next sync grow
+ * to the profile's target, for at most its linger, and only while writes
+ * keep coming (a quarter of the linger without one ends the wait). The
+ * target is never above what the last sync covered: with a bounded number
+ * of records in flight (e.g. 128 producers' requests), a larger target
+ * may be out of reach and every round would wait the whole linger. Under
+ * lock. */
+static void sync_linger(chronik_wal *w)
+{
+	size_t target = w->prof.target < w->last_sync_len ? w->prof.target
+							   : w->last_sync_len;
+	uint64_t end = chronik_wal__now_ns() + w->prof.linger_ns;
+	uint64_t gap = w->prof.linger_ns / 4;
+
+	while (w->unsynced < target && !w->closing && !w->failed &&
+	       !w->writer_blocked) {
+		uint64_t now = chronik_wal__now_ns();
+		uint64_t until = now + gap < end ? now + gap : end;
+		uint64_t seen = w->written_lsn;
+		struct timespec ts;
+
+		if (now >= end)
+			break;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)(until - now);
+		while (ts.tv_nsec >= 1000000000L) {
+			ts.tv_nsec -= 1000000000L;
+			ts.tv_sec++;
+		}
+		w->syncer_waiting = 2;
+		while (w->written_lsn == seen && !w->closing && !w->failed &&
+		       !w->writer_blocked &&
+		       pthread_cond_timedwait(&w->cv_sync, &w->lock, &ts) == 0)
+			;
+		w->syncer_waiting = 0;
+		if (w->written_lsn == seen)
+			break; /* nothing new for a gap */
+	}
+}
+
+static void *sync_main(void *arg)
+{
+	chronik_wal *w = arg;
+	int do_sync = w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE;
+	int full = w->opts.sync_mode == CHRONIK_WAL_SYNC_FULL;
+	int busy = 0;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		uint64_t lsn, base, bytes, t0, t1;
+		int fd, r = 0;
+
+		while (!w->failed && w->unsynced == 0 && !w->writer_stopped) {
+			busy = 0;
+			w->syncer_waiting = 1;
+			pthread_cond_wait(&w->cv_sync, &w->lock);
+		}
+		w->syncer_waiting = 0;
+		if (w->failed) {
+			sync_fail_all(w);
+			break;
+		}
+		if (w->unsynced == 0)
+			break; /* the writer stopped and all is durable */
+		if (busy && w->prof.linger_ns && do_sync)
+			sync_linger(w);
+		lsn = w->written_lsn;
+		bytes = w->unsynced;
+		fd = w->sync_fd;
+		base = w->sync_base;
+		pthread_mutex_unlock(&w->lock);
+
+		t0 = chronik_wal__now_ns();
+		if (do_sync)
+			r = w->io.sync(w->io.ctx, fd, full);
+		t1 = chronik_wal__now_ns();
+
+		pthread_mutex_lock(&w->lock);
+		if (r < 0) {
+			/* Never retried: after a failed fsync the kernel may
+			 * have dropped the dirty pages, so a later success
+			 * would prove nothing. */
+			chronik_wal__set_error(w, "%s of segment %020llu.wal: %s",
+					       full ? "fsync" : "fdatasync",
+					       (unsigned long long)base,
+					       strerror(-r));
+			pipeline_fail(w, r);
+		}
+		if (w->failed) {
+			/* Also when the writer failed during this sync:
+			 * nothing is acknowledged after a failure. */
+			sync_fail_all(w);
+			break;
+		}
+		busy = w->written_lsn > lsn;
+		w->unsynced -= bytes;
+		w->last_sync_len = (size_t)bytes;
+		atomic_store_explicit(&w->durable_lsn, lsn,
+				      memory_order_release);
 		if (do_sync) {
 			uint64_t ns = t1 - t0;
 
@@ -759,108 +1030,16 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 				w->st.sync_ns_max = ns;
 			w->st.sync_us_hist[log2_bucket(ns / 1000)]++;
 		}
+		pthread_cond_broadcast(&w->cv_synced);
 		pthread_mutex_unlock(&w->lock);
 		/* Callbacks first: they answer producers; the event fd and
 		 * the durable-LSN waiters come after. */
-		complete_entries(b->ent, i, j, 0);
+		complete_upto(w, lsn, 0);
 		if (w->opts.on_commit)
-			w->opts.on_commit(w, b->ent[j - 1].lsn, 0,
-					  w->opts.userdata);
+			w->opts.on_commit(w, lsn, 0, w->opts.userdata);
 		durable_wake(w);
 		signal_event(w);
-		i = j;
-	}
-	return 0;
-}
-
-static void *writer_main(void *arg)
-{
-	chronik_wal *w = arg;
-	int busy = 0;
-
-	pthread_mutex_lock(&w->lock);
-	for (;;) {
-		struct wal_queue *b;
-		int r;
-
-		if (w->q->n == 0) {
-			busy = 0;
-			while (w->q->n == 0 && !w->closing) {
-				w->writer_waiting = 1;
-				pthread_cond_wait(&w->cv_work, &w->lock);
-			}
-			w->writer_waiting = 0;
-			if (w->q->n == 0)
-				break; /* closing and drained */
-		}
-		/* The linger target is never above what the last round
-		 * wrote: a batch as large as the previous one is ready, and
-		 * waiting longer only stretches the cycle (with a bounded
-		 * number of records in flight, e.g. 128 producers' requests
-		 * of 256 B, the profile's target may be out of reach and
-		 * every round would wait the whole linger). */
-		size_t target = w->prof.target < w->last_batch_len ?
-				w->prof.target : w->last_batch_len;
-
-		if (busy && w->prof.linger_ns && !w->closing &&
-		    w->q->len < target) {
-			/* Records arrived while the last sync was in flight:
-			 * let the next batch grow, for at most the profile's
-			 * linger, and only while records keep coming (a gap
-			 * of a quarter of the linger ends it). */
-			uint64_t end = chronik_wal__now_ns() + w->prof.linger_ns;
-			uint64_t gap = w->prof.linger_ns / 4;
-
-			while (w->q->len < target && !w->closing) {
-				uint64_t now = chronik_wal__now_ns();
-				uint64_t until = now + gap < end ? now + gap
-								 : end;
-				size_t n0 = w->q->n;
-				struct timespec ts;
-
-				if (now >= end)
-					break;
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_nsec += (long)(until - now);
-				while (ts.tv_nsec >= 1000000000L) {
-					ts.tv_nsec -= 1000000000L;
-					ts.tv_sec++;
-				}
-				w->writer_waiting = 2;
-				while (w->q->n == n0 && !w->closing &&
-				       pthread_cond_timedwait(&w->cv_work,
-							      &w->lock,
-							      &ts) == 0)
-					;
-				w->writer_waiting = 0;
-				if (w->q->n == n0)
-					break; /* nothing new for a gap */
-			}
-		}
-		b = w->q;
-		w->q = w->spare;
-		w->q->len = 0;
-		w->q->n = 0;
-		w->st.queued_bytes = 0;
-		pthread_cond_broadcast(&w->cv_space);
-		/* Appenders that reserved space in b may still be copying. */
-		queue_wait_copies(w, b);
-		pthread_mutex_unlock(&w->lock);
-
-		r = write_batch(w, b);
-
 		pthread_mutex_lock(&w->lock);
-		w->spare = b;
-		w->last_batch_len = b->len;
-		busy = w->arrived_in_sync;
-		if (r < 0) {
-			pthread_mutex_unlock(&w->lock);
-			writer_fail(w, r);
-			pthread_mutex_lock(&w->lock);
-			while (!w->closing)
-				pthread_cond_wait(&w->cv_work, &w->lock);
-			break;
-		}
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -880,8 +1059,24 @@ static void wal_free(chronik_wal *w)
 		close(w->lock_fd);
 	if (w->dir_fd >= 0)
 		close(w->dir_fd);
-	queue_free(&w->qs[0]);
-	queue_free(&w->qs[1]);
+	while (w->fifo_head) {
+		struct wal_queue *q = w->fifo_head;
+
+		w->fifo_head = q->next;
+		queue_free(q);
+		free(q);
+	}
+	while (w->free_q) {
+		struct wal_queue *q = w->free_q;
+
+		w->free_q = q->next;
+		queue_free(q);
+		free(q);
+	}
+	if (w->q) {
+		queue_free(w->q);
+		free(w->q);
+	}
 	pthread_mutex_destroy(&w->lock);
 	pthread_mutex_destroy(&w->ckpt_lock);
 	pthread_mutex_destroy(&w->prep_lock);
@@ -890,6 +1085,8 @@ static void wal_free(chronik_wal *w)
 	pthread_cond_destroy(&w->cv_work);
 	pthread_cond_destroy(&w->cv_space);
 	pthread_cond_destroy(&w->cv_copied);
+	pthread_cond_destroy(&w->cv_sync);
+	pthread_cond_destroy(&w->cv_synced);
 	free(w->segs);
 	free(w->corrupt_file);
 	free(w->dir);
@@ -936,6 +1133,20 @@ static int open_dir(chronik_wal *w)
 	return 0;
 }
 
+/* Start one of the handle's threads; *started says it must be joined. */
+static int start_thread(chronik_wal *w, pthread_t *t, int *started,
+			void *(*fn)(void *))
+{
+	int r = pthread_create(t, NULL, fn, w);
+
+	if (r != 0) {
+		chronik_wal__set_error(w, "pthread_create: %s", strerror(r));
+		return -r;
+	}
+	*started = 1;
+	return 0;
+}
+
 int chronik_wal__open_io(chronik_wal **out, const chronik_wal_options *opts,
 			 const struct chronik_wal__io *io)
 {
@@ -947,7 +1158,7 @@ int chronik_wal__open_io(chronik_wal **out, const chronik_wal_options *opts,
 	*out = NULL;
 	if (!opts)
 		return CHRONIK_EARG;
-	if (opts->version != CHRONIK_WAL_OPTIONS_VERSION)
+	if (opts->version < 1 || opts->version > CHRONIK_WAL_OPTIONS_VERSION)
 		return CHRONIK_EVERSION;
 	if (!opts->dir || !opts->dir[0] ||
 	    (unsigned int)opts->profile > CHRONIK_WAL_PROFILE_ULTRA ||
@@ -970,9 +1181,20 @@ int chronik_wal__open_io(chronik_wal **out, const chronik_wal_options *opts,
 	pthread_cond_init(&w->cv_work, NULL);
 	pthread_cond_init(&w->cv_space, NULL);
 	pthread_cond_init(&w->cv_copied, NULL);
-	w->q = &w->qs[0];
-	w->spare = &w->qs[1];
-	w->opts = *opts;
+	pthread_cond_init(&w->cv_sync, NULL);
+	pthread_cond_init(&w->cv_synced, NULL);
+	w->sync_fd = -1;
+	/* A caller's older options struct is shorter: take its fields only. */
+	if (opts->version == 1)
+		memcpy(&w->opts, opts,
+		       offsetof(chronik_wal_options, on_written));
+	else
+		w->opts = *opts;
+	w->q = calloc(1, sizeof *w->q);
+	if (!w->q) {
+		wal_free(w);
+		return -ENOMEM;
+	}
 	w->dir = strdup(opts->dir);
 	if (!w->dir) {
 		wal_free(w);
@@ -1013,20 +1235,16 @@ int chronik_wal__open_io(chronik_wal **out, const chronik_wal_options *opts,
 			w->seg_fd, w->seg_off, w->seg_cap);
 	/* A next segment prepared before a crash or close: start over. */
 	unlinkat(w->dir_fd, WAL_PREP_NAME, 0);
-	r = pthread_create(&w->prep_thread, NULL, prep_main, w);
-	if (r != 0) {
-		r = -r;
-		chronik_wal__set_error(w, "pthread_create: %s", strerror(-r));
+	w->written_lsn = w->next_lsn - 1;
+	r = start_thread(w, &w->prep_thread, &w->prep_started, prep_main);
+	if (r == 0)
+		r = start_thread(w, &w->sync_thread, &w->sync_started,
+				 sync_main);
+	if (r == 0)
+		r = start_thread(w, &w->thread, &w->thread_started,
+				 writer_main);
+	if (r < 0)
 		goto failed;
-	}
-	w->prep_started = 1;
-	r = pthread_create(&w->thread, NULL, writer_main, w);
-	if (r != 0) {
-		r = -r;
-		chronik_wal__set_error(w, "pthread_create: %s", strerror(-r));
-		goto failed;
-	}
-	w->thread_started = 1;
 	return 0;
 failed:
 	w->failed = r;
@@ -1047,15 +1265,21 @@ CHRONIK_WAL_API int chronik_wal_close(chronik_wal *w)
 
 	if (!w)
 		return 0;
-	if (w->thread_started) {
-		pthread_mutex_lock(&w->lock);
-		w->closing = 1;
-		pthread_cond_broadcast(&w->cv_work);
-		pthread_cond_broadcast(&w->cv_space);
-		pthread_mutex_unlock(&w->lock);
-		durable_wake(w);
+	/* The writer writes what is queued and stops; the sync thread syncs
+	 * what was written, completes it and stops. */
+	pthread_mutex_lock(&w->lock);
+	w->closing = 1;
+	if (!w->thread_started)
+		w->writer_stopped = 1;
+	pthread_cond_broadcast(&w->cv_work);
+	pthread_cond_broadcast(&w->cv_space);
+	pthread_cond_broadcast(&w->cv_sync);
+	pthread_mutex_unlock(&w->lock);
+	durable_wake(w);
+	if (w->thread_started)
 		pthread_join(w->thread, NULL);
-	}
+	if (w->sync_started)
+		pthread_join(w->sync_thread, NULL);
 	if (w->prep_started) {
 		pthread_mutex_lock(&w->prep_lock);
 		w->prep_stop = 1;
@@ -1092,7 +1316,9 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 	uint8_t *p;
 	int r, nonblock;
 
-	if (!w || (nbufs && !bufs) || (flags & ~CHRONIK_WAL_APPEND_NONBLOCK))
+	if (!w || (nbufs && !bufs) ||
+	    (flags & ~(CHRONIK_WAL_APPEND_NONBLOCK |
+		       CHRONIK_WAL_APPEND_WRITTEN)))
 		return CHRONIK_EARG;
 	for (size_t i = 0; i < nbufs; i++) {
 		if (bufs[i].len && !bufs[i].base)
@@ -1108,9 +1334,13 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 	 * is known. */
 	for (size_t i = 0; i < nbufs; i++)
 		pcrc = chronik_util_crc32c(pcrc, bufs[i].base, bufs[i].len);
+	/* From a callback (writer or sync thread) never block: those
+	 * threads are the ones that make room. */
 	nonblock = (flags & CHRONIK_WAL_APPEND_NONBLOCK) ||
 		   (w->thread_started &&
-		    pthread_equal(pthread_self(), w->thread));
+		    pthread_equal(pthread_self(), w->thread)) ||
+		   (w->sync_started &&
+		    pthread_equal(pthread_self(), w->sync_thread));
 
 	/* Under the lock only reserve: an LSN, an entry and room in the
 	 * group buffer. The copy happens after unlocking. */
@@ -1167,6 +1397,7 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 	e->off = q->len;
 	e->flen = flen;
 	e->pcrc = pcrc;
+	e->written_cb = (flags & CHRONIK_WAL_APPEND_WRITTEN) != 0;
 	e->cb = cb;
 	e->ud = userdata;
 	p = q->buf + q->len;
@@ -1316,7 +1547,7 @@ static int write_checkpoint(chronik_wal *w, uint64_t lsn)
 
 	memset(b, 0, sizeof b);
 	memcpy(b, WAL_CKPT_MAGIC, 8);
-	wal__put32(b + 8, WAL_FORMAT_VERSION);
+	wal__put32(b + 8, WAL_CKPT_VERSION);
 	wal__put64(b + 16, lsn);
 	wal__put32(b + 28, chronik_util_crc32c(0, b, 28));
 	fd = openat(w->dir_fd, "checkpoint.tmp",

@@ -17,15 +17,25 @@
 
 #define WAL_SEG_MAGIC "CHRNKWAL"
 #define WAL_CKPT_MAGIC "CHRNKCKP"
-#define WAL_FORMAT_VERSION 1u
+/* Segment format 2 adds WAL_REC_OVERLAP; format 1 segments are still
+ * read. The checkpoint file has its own version. */
+#define WAL_FORMAT_VERSION 2u
+#define WAL_FORMAT_VERSION_MIN 1u
+#define WAL_CKPT_VERSION 1u
 #define WAL_SEG_HDR_SIZE 64u
 #define WAL_REC_HDR_SIZE 20u
 #define WAL_CKPT_SIZE 32u
 /* Record flags. */
 #define WAL_REC_BATCH_END 0x01u
+/* On the first record of a write issued while an earlier write was not
+ * yet durable (the writer runs ahead of the sync thread). A write without
+ * it proves that everything before it had been synced. */
+#define WAL_REC_OVERLAP 0x02u
 /* No single write is larger than this (a batch is closed before it would
- * grow past it; one record is at most CHRONIK_WAL_MAX_RECORD + header).
- * Recovery relies on it to bound a torn write. */
+ * grow past it; one record is at most CHRONIK_WAL_MAX_RECORD + header),
+ * and written but not yet durable bytes never exceed it either (the
+ * writer waits for the sync thread). Recovery relies on it to bound a
+ * torn tail. */
 #define WAL_MAX_WRITE ((uint64_t)16 * 1024 * 1024)
 #define WAL_MIN_SEGMENT_SIZE ((uint64_t)64 * 1024)
 /* The next segment, prepared in the background (preallocated, zero-filled
@@ -98,6 +108,7 @@ struct wal_entry {
 	size_t off;  /* frame offset in the queue buffer */
 	size_t flen; /* frame length */
 	uint32_t pcrc;
+	int written_cb; /* CHRONIK_WAL_APPEND_WRITTEN */
 	chronik_wal_append_cb cb;
 	void *ud;
 };
@@ -115,6 +126,12 @@ struct wal_queue {
 	size_t n, ncap;
 	_Atomic size_t copying;
 	_Atomic int draining;
+	/* Once taken by the writer (under the handle's lock): the next
+	 * taken queue, oldest first; entries whose final callback ran (sync
+	 * thread); whether the writer is done with it. */
+	struct wal_queue *next;
+	size_t done;
+	int writer_done;
 };
 
 struct wal_seg {
@@ -135,16 +152,30 @@ struct chronik_wal {
 	pthread_cond_t cv_work;    /* writer waits for records */
 	pthread_cond_t cv_space;   /* appenders wait for queue room */
 	pthread_cond_t cv_copied;  /* a queue's copying dropped to 0 */
+	pthread_cond_t cv_sync;    /* sync thread waits for written data */
+	pthread_cond_t cv_synced;  /* writer waits for a sync to end */
 	pthread_t thread;
 	int thread_started;
+	pthread_t sync_thread;
+	int sync_started;
 	/* Under lock. */
-	struct wal_queue qs[2];
 	struct wal_queue *q;     /* filled by appenders */
-	struct wal_queue *spare; /* owned by the writer while writing */
+	struct wal_queue *free_q; /* recycled queues (linked by next) */
+	size_t nfree_q;
+	/* Queues taken by the writer whose records are not all completed
+	 * yet, oldest first: the writer appends, the sync thread completes
+	 * and recycles. */
+	struct wal_queue *fifo_head, *fifo_tail;
 	_Atomic uint64_t next_lsn; /* written under lock, read lock-free */
-	int writer_waiting;      /* 1 idle, 2 lingering */
-	int arrived_in_sync;     /* records queued during the last sync */
-	size_t last_batch_len;   /* bytes of the last write+sync round */
+	int writer_waiting;      /* 1 idle */
+	int syncer_waiting;      /* 1 idle, 2 lingering */
+	int writer_stopped;      /* the writer thread will write no more */
+	int writer_blocked;      /* the writer waits for a sync to end */
+	uint64_t written_lsn;    /* every LSN <= this is written */
+	uint64_t unsynced;       /* bytes written, not yet durable */
+	int sync_fd;             /* the segment those bytes are in */
+	uint64_t sync_base;      /* and its base LSN */
+	size_t last_sync_len;    /* bytes made durable by the last sync */
 	_Atomic int closing;
 	int failed;              /* 0 or the error */
 	size_t max_queued;
@@ -170,6 +201,8 @@ struct chronik_wal {
 	 * (a journal commit on ext4), so the writer rolls to a prepared,
 	 * zero-filled segment as soon as one is ready. */
 	int seg_unwritten;
+	/* The active segment (found at open) has an older format version. */
+	int seg_old_format;
 
 	pthread_mutex_t ckpt_lock;
 

@@ -10,6 +10,7 @@
 
 #include "chronik/wal.h"
 #include "crc32c.h"
+#include "wal_internal.h"
 #include "wal_test_util.h"
 
 #define NREC 600
@@ -184,6 +185,56 @@ static char *last_segment(const char *dir)
 	return wt_segment(dir, wt_count_segments(dir) - 1);
 }
 
+/* A segment that is neither of the first two nor the last and whose
+ * fourth record has a payload of at least 6 bytes: its path, its first
+ * LSN and that record's offset. The master's layout depends on timing:
+ * a segment created while the preparer was not ready is left as soon as
+ * a prepared one is (see seg_unwritten in wal.c), possibly after a
+ * single record, so a fixed index may hold too few records. */
+static char *mid_segment(const char *dir, uint64_t *lsn, off_t *off)
+{
+	int n = wt_count_segments(dir);
+
+	for (int i = 2; i + 1 < n; i++) {
+		char *seg = wt_segment(dir, i);
+		uint8_t h[20];
+
+		wt_peek(seg, 64, h, sizeof h);
+		memcpy(lsn, h + 8, 8);
+		*off = record_offset(seg, *lsn + 3);
+		if (*off > 0 && wt_len(*lsn + 3) > 5)
+			return seg;
+		free(seg);
+	}
+	return NULL;
+}
+
+/* XOR one byte of a file with mask. */
+static void flip_bits(const char *path, off_t off, uint8_t mask)
+{
+	uint8_t b;
+
+	wt_peek(path, off, &b, 1);
+	b ^= mask;
+	wt_poke(path, off, &b, 1);
+}
+
+/* Append n small records, each its own write (waited for), to the WAL in
+ * dir; they go at the end of the last segment (or into a new one). */
+static void append_tiny(const char *dir, int n)
+{
+	chronik_wal *w;
+
+	assert_int_equal(open_opts(&w, dir, 0), 0);
+	for (int i = 0; i < n; i++) {
+		uint64_t lsn;
+
+		assert_int_equal(chronik_wal_append(&lsn, w, 1, "tiny", 4), 0);
+		assert_int_equal(chronik_wal_wait(w, lsn, -1), 0);
+	}
+	assert_int_equal(chronik_wal_close(w), 0);
+}
+
 static void test_recovery_clean(void **state)
 {
 	struct fixture *f = *state;
@@ -268,21 +319,14 @@ static void test_recovery_bitflip_mid_log(void **state)
 {
 	struct fixture *f = *state;
 	chronik_wal_recovery rec = {.version = CHRONIK_WAL_RECOVERY_VERSION};
-	char *seg = wt_segment(f->dir, 2);
-	uint8_t b, h[20];
-	uint64_t lsn;
-	off_t off;
+	uint64_t lsn = 0;
+	off_t off = 0;
+	char *seg = mid_segment(f->dir, &lsn, &off);
 	chronik_wal *w;
 	char offs[64];
 
 	assert_non_null(seg);
-	wt_peek(seg, 64, h, sizeof h);
-	memcpy(&lsn, h + 8, 8);
-	off = record_offset(seg, lsn + 3);
-	assert_true(off > 0);
-	wt_peek(seg, off + 25, &b, 1);
-	b ^= 0x10;
-	wt_poke(seg, off + 25, &b, 1);
+	flip_bits(seg, off + 25, 0x10);
 
 	assert_int_equal(open_opts(&w, f->dir, 0), CHRONIK_ECORRUPT);
 	assert_non_null(w);
@@ -323,28 +367,21 @@ static void test_recovery_bitflip_last_segment(void **state)
 {
 	struct fixture *f = *state;
 	char *seg;
-	uint8_t h[20], b;
+	uint8_t h[20];
 	uint64_t lsn;
 	off_t off;
 	chronik_wal *w;
 
 	/* Make sure the last segment holds several small, separately
 	 * synced records. */
-	assert_int_equal(open_opts(&w, f->dir, 0), 0);
-	for (int i = 0; i < 10; i++) {
-		assert_int_equal(chronik_wal_append(&lsn, w, 1, "tiny", 4), 0);
-		assert_int_equal(chronik_wal_wait(w, lsn, -1), 0);
-	}
-	assert_int_equal(chronik_wal_close(w), 0);
+	append_tiny(f->dir, 10);
 	seg = last_segment(f->dir);
 	assert_non_null(seg);
 	wt_peek(seg, 64, h, sizeof h);
 	memcpy(&lsn, h + 8, 8);
 	off = record_offset(seg, lsn + 1);
 	assert_true(record_offset(seg, lsn + 4) > 0);
-	wt_peek(seg, off + 9, &b, 1); /* inside the LSN field */
-	b ^= 0x01;
-	wt_poke(seg, off + 9, &b, 1);
+	flip_bits(seg, off + 9, 0x01); /* inside the LSN field */
 	assert_int_equal(open_opts(&w, f->dir, 0), CHRONIK_ECORRUPT);
 	chronik_wal_close(w);
 	free(seg);
@@ -413,6 +450,106 @@ static void test_recovery_header_damage_and_version(void **state)
 	free(seg);
 }
 
+/* Set a record's flags and fix its header CRC (payload CRC recomputed). */
+static void set_rec_flags(const char *seg, off_t off, uint8_t flags)
+{
+	uint8_t h[20], *payload;
+	uint32_t len, pcrc;
+
+	wt_peek(seg, off, h, sizeof h);
+	memcpy(&len, h + 4, 4);
+	payload = malloc(len + 1);
+	wt_peek(seg, off + 20, payload, len);
+	pcrc = chronik_util_crc32c(0, payload, len);
+	free(payload);
+	h[17] |= flags;
+	{
+		uint32_t crc = chronik_wal__rec_crc(pcrc, h);
+
+		memcpy(h, &crc, 4);
+	}
+	wt_poke(seg, off, h, sizeof h);
+}
+
+/* Damage before records whose writes overlapped unsynced ones
+ * (WAL_REC_OVERLAP): a torn tail, cut; the same damage before a write
+ * that did not overlap is corruption (test_recovery_bitflip_last_segment). */
+static void test_recovery_overlap_is_torn(void **state)
+{
+	struct fixture *f = *state;
+	chronik_wal_recovery rec = {.version = CHRONIK_WAL_RECOVERY_VERSION};
+	const uint64_t last = NREC + 10;
+	char *seg;
+	off_t a, b, c;
+	chronik_wal *w;
+
+	/* Ten small records, each its own write (WAL_REC_BATCH_END), at
+	 * least the last three in the last segment. */
+	append_tiny(f->dir, 10);
+	seg = last_segment(f->dir);
+	assert_non_null(seg);
+	a = record_offset(seg, last - 2);
+	b = record_offset(seg, last - 1);
+	c = record_offset(seg, last);
+	assert_true(a > 0 && b > a && c > b);
+	set_rec_flags(seg, b, WAL_REC_OVERLAP);
+	set_rec_flags(seg, c, WAL_REC_OVERLAP);
+	flip_bits(seg, a + 22, 0x40);
+	assert_int_equal(open_opts(&w, f->dir, 0), 0);
+	assert_int_equal(chronik_wal_recovery_get(&rec, w), 0);
+	assert_int_equal(rec.corrupt, 0);
+	assert_true(rec.torn_bytes > 0);
+	assert_int_equal(rec.records, last - 3);
+	assert_int_equal(chronik_wal_next_lsn(w), last - 2);
+	assert_int_equal(chronik_wal_close(w), 0);
+	free(seg);
+
+	/* Without the flag on the last write, the same damage is refused. */
+	teardown(state);
+	setup(state);
+	f = *state;
+	append_tiny(f->dir, 10);
+	seg = last_segment(f->dir);
+	assert_non_null(seg);
+	assert_int_equal(record_offset(seg, last - 2), a);
+	set_rec_flags(seg, b, WAL_REC_OVERLAP);
+	flip_bits(seg, a + 22, 0x40);
+	assert_int_equal(open_opts(&w, f->dir, 0), CHRONIK_ECORRUPT);
+	chronik_wal_close(w);
+	free(seg);
+}
+
+/* A segment of format version 1 (before WAL_REC_OVERLAP) is read, and new
+ * records go to a new segment. */
+static void test_recovery_format_1_segment(void **state)
+{
+	struct fixture *f = *state;
+	char *seg = last_segment(f->dir);
+	int nseg = wt_count_segments(f->dir);
+	uint8_t h[64];
+	uint32_t crc;
+	chronik_wal *w;
+
+	assert_non_null(seg);
+	wt_peek(seg, 0, h, sizeof h);
+	h[8] = 1;
+	crc = chronik_util_crc32c(0, h, 60);
+	memcpy(h + 60, &crc, 4);
+	wt_poke(seg, 0, h, sizeof h);
+	assert_int_equal(open_opts(&w, f->dir, 0), 0);
+	check_records(w, NREC);
+	assert_int_equal(chronik_wal_append(NULL, w, 7, "new", 3), 0);
+	assert_int_equal(chronik_wal_close(w), 0);
+	assert_int_equal(wt_count_segments(f->dir), nseg + 1);
+	wt_peek(seg, 0, h, sizeof h);
+	assert_int_equal(h[8], 1);
+	free(seg);
+	seg = last_segment(f->dir);
+	wt_peek(seg, 0, h, sizeof h);
+	assert_int_equal(h[8], 2);
+	free(seg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +570,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_recovery_header_damage_and_version, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_overlap_is_torn,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_format_1_segment,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

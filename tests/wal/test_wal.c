@@ -103,8 +103,13 @@ static void test_wal_options_and_profiles(void **state)
 
 	(void)state;
 	assert_int_equal(chronik_wal_options_init(&o, 1), 0);
-	assert_int_equal(o.version, CHRONIK_WAL_OPTIONS_VERSION);
+	assert_int_equal(o.version, 1);
 	assert_int_equal(o.profile, CHRONIK_WAL_PROFILE_MEDIUM);
+	assert_int_equal(chronik_wal_options_init(&o,
+						  CHRONIK_WAL_OPTIONS_VERSION),
+			 0);
+	assert_int_equal(o.version, CHRONIK_WAL_OPTIONS_VERSION);
+	assert_null(o.on_written);
 	assert_int_equal(chronik_wal_options_init(&o, 99), CHRONIK_EVERSION);
 	assert_int_equal(chronik_wal_options_init(NULL, 1), CHRONIK_EARG);
 	assert_int_equal(chronik_wal_profile_parse(&p, "ULTRA"), 0);
@@ -232,6 +237,98 @@ static void test_wal_appendv_callbacks(void **state)
 	assert_int_equal(s.count, 100);
 	assert_int_equal(s.bad, 0);
 	assert_true(s.commits >= 1);
+}
+
+/* CHRONIK_WAL_APPEND_WRITTEN: each flagged record's callback runs first
+ * with CHRONIK_WAL_WRITTEN (before its LSN is durable), then with 0;
+ * unflagged records only get the final call; on_written follows the
+ * writes, from the writer thread. */
+struct written_state {
+	pthread_mutex_t m;
+	int written[201], final[201], order_bad, durable_bad, hooks;
+	uint64_t hook_max;
+	chronik_wal *w;
+};
+
+static void written_cb(uint64_t lsn, int status, void *ud)
+{
+	struct written_state *s = ud;
+
+	pthread_mutex_lock(&s->m);
+	if (lsn > 200) {
+		s->order_bad++;
+	} else if (status == CHRONIK_WAL_WRITTEN) {
+		if (s->written[lsn] || s->final[lsn])
+			s->order_bad++;
+		s->written[lsn]++;
+	} else {
+		if (status != 0 || s->final[lsn])
+			s->order_bad++;
+		if (chronik_wal_durable_lsn(s->w) < lsn)
+			s->durable_bad++;
+		s->final[lsn]++;
+	}
+	pthread_mutex_unlock(&s->m);
+}
+
+static void written_hook(chronik_wal *w, uint64_t lsn, int status, void *ud)
+{
+	struct written_state *s = ud;
+
+	(void)w;
+	pthread_mutex_lock(&s->m);
+	if (status != 0 || lsn < s->hook_max)
+		s->order_bad++;
+	s->hook_max = lsn;
+	s->hooks++;
+	pthread_mutex_unlock(&s->m);
+}
+
+static void test_wal_written_callbacks(void **state)
+{
+	struct fixture *f = *state;
+	static struct written_state s;
+	chronik_wal_options o;
+	uint8_t buf[300];
+
+	memset(&s, 0, sizeof s);
+	pthread_mutex_init(&s.m, NULL);
+	assert_int_equal(chronik_wal_options_init(&o,
+						  CHRONIK_WAL_OPTIONS_VERSION),
+			 0);
+	o.dir = f->dir;
+	o.on_written = written_hook;
+	o.userdata = &s;
+	assert_int_equal(chronik_wal_open(&s.w, &o), 0);
+	memset(buf, 7, sizeof buf);
+	for (int i = 1; i <= 200; i++) {
+		chronik_wal_buf b = {buf, (size_t)i};
+
+		assert_int_equal(chronik_wal_appendv(NULL, s.w, 3, &b, 1,
+						     i % 2 ?
+						     CHRONIK_WAL_APPEND_WRITTEN
+							   : 0,
+						     written_cb, &s), 0);
+		if (i % 50 == 0)
+			assert_int_equal(chronik_wal_wait(s.w, (uint64_t)i,
+							  5000), 0);
+	}
+	assert_int_equal(chronik_wal_close(s.w), 0);
+	for (int i = 1; i <= 200; i++) {
+		assert_int_equal(s.final[i], 1);
+		assert_int_equal(s.written[i], i % 2);
+	}
+	assert_int_equal(s.order_bad, 0);
+	assert_int_equal(s.durable_bad, 0);
+	assert_true(s.hooks >= 1);
+	assert_int_equal(s.hook_max, 200);
+	/* Version 1 options (no on_written) still open. */
+	assert_int_equal(chronik_wal_options_init(&o, 1), 0);
+	o.dir = f->dir;
+	assert_int_equal(chronik_wal_open(&s.w, &o), 0);
+	assert_int_equal(chronik_wal_next_lsn(s.w), 201);
+	assert_int_equal(chronik_wal_close(s.w), 0);
+	pthread_mutex_destroy(&s.m);
 }
 
 static void test_wal_limits_and_wait(void **state)
@@ -712,6 +809,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wal_append_reopen_replay,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_appendv_callbacks,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_written_callbacks,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_limits_and_wait,
 						setup, teardown),

@@ -6,13 +6,14 @@
  *
  * A WAL is a directory of preallocated segment files holding framed records
  * (length, type byte, CRC-32C, LSN). Records get consecutive log sequence
- * numbers (LSNs) starting at 1. Many threads may append concurrently; one
- * internal writer thread per handle writes what they queued with a single
- * write and a single sync (group commit) and then reports completion in
- * three interchangeable ways:
+ * numbers (LSNs) starting at 1. Many threads may append concurrently; an
+ * internal writer thread per handle writes what they queued as soon as it
+ * can, and an internal sync thread makes everything written so far durable
+ * with one sync (group commit) while the writer goes on writing. Durability
+ * is reported in three interchangeable ways:
  *
  *  - a per-record callback (and a per-handle on_commit callback), called
- *    from the WAL's own writer thread;
+ *    from the WAL's own sync thread;
  *  - chronik_wal_wait(), which blocks the calling thread until an LSN is
  *    durable;
  *  - an eventfd (chronik_wal_event_fd()) that becomes readable whenever the
@@ -40,9 +41,13 @@
  * run concurrently with any other call on it. A chronik_wal_reader is used
  * by one thread at a time.
  *
- * The library has no global state and starts two threads per open handle:
- * the writer, and a segment preparer that sleeps except while it makes
- * the next segment file ahead of time.
+ * A record appended with CHRONIK_WAL_APPEND_WRITTEN also has its callback
+ * called once it is written, before it is durable (e.g. to acknowledge
+ * Kafka's acks=1, which does not wait for the disk).
+ *
+ * The library has no global state and starts three threads per open
+ * handle: the writer, the sync thread, and a segment preparer that sleeps
+ * except while it makes the next segment file ahead of time.
  * @since 0.1
  */
 #ifndef CHRONIK_WAL_H
@@ -70,12 +75,13 @@ typedef struct chronik_wal_reader chronik_wal_reader;
 /**
  * Group-commit profiles: how much a busy WAL batches before it syncs.
  *
- * In every profile, a record appended while no write or sync is in flight
- * (an idle WAL) is written and synced at once. The profile only matters
- * while the writer is busy: records arriving during a sync gather for the
- * next one; when that sync ends the writer takes at most `max batch` bytes
- * into one write + sync, and if fewer than `target` bytes are waiting it
- * first waits up to `linger` for more (never longer, and never when idle):
+ * In every profile, a record appended to an idle WAL is written and synced
+ * at once, and records are written as soon as the writer gets to them (at
+ * most `max batch` bytes per write). The profile only matters while the
+ * WAL is busy: records written during a sync gather for the next one;
+ * when that sync ends and fewer than `target` bytes are waiting, the sync
+ * thread first waits up to `linger` for more (never longer, and never
+ * when idle):
  *
  * | profile | max batch | target  | linger  |
  * |---------|-----------|---------|---------|
@@ -126,14 +132,25 @@ enum chronik_wal_sync_mode {
 /** Default segment size: 64 MiB. @since 0.1 */
 #define CHRONIK_WAL_DEFAULT_SEGMENT_SIZE ((uint64_t)64 * 1024 * 1024)
 
+/** Status given to the callback of a record appended with
+ * CHRONIK_WAL_APPEND_WRITTEN once it is written to its segment file: the
+ * operating system has it (a crash of the process keeps it), the disk may
+ * not yet (a crash of the machine or a power loss may lose it).
+ * @since 0.2 */
+#define CHRONIK_WAL_WRITTEN 1
+
 /**
- * Completion of one appended record, called once from the WAL's writer
- * thread.
+ * Completion of one appended record, called once from the WAL's sync
+ * thread (and, for a record appended with CHRONIK_WAL_APPEND_WRITTEN, once
+ * before that from the writer thread with status CHRONIK_WAL_WRITTEN, if
+ * and only if the record was written).
  *
  * @param lsn      the record's LSN.
- * @param status   0 when the record is durable; a negative code (-EIO,
- *                 -ENOSPC, CHRONIK_EFAILED, CHRONIK_ECLOSED, ...) when it
- *                 will never be acknowledged (the WAL failed or closed).
+ * @param status   0 when the record is durable; CHRONIK_WAL_WRITTEN (see
+ *                 above); a negative code (-EIO, -ENOSPC, CHRONIK_EFAILED,
+ *                 CHRONIK_ECLOSED, ...) when it will never be acknowledged
+ *                 (the WAL failed or closed), also after a
+ *                 CHRONIK_WAL_WRITTEN call.
  * @param userdata the pointer given to chronik_wal_appendv().
  *
  * Callbacks must not block for long, must not call chronik_wal_close() or
@@ -145,8 +162,11 @@ typedef void (*chronik_wal_append_cb)(uint64_t lsn, int status,
 				      void *userdata);
 
 /**
- * Per-handle notification, called from the writer thread after every
- * write batch once its records' own callbacks have run.
+ * Per-handle notification. As on_commit: called from the sync thread
+ * after every sync once its records' own callbacks have run. As
+ * on_written: called from the writer thread after every write once the
+ * CHRONIK_WAL_WRITTEN callbacks of its records have run; durable_lsn is
+ * then the highest LSN written (status 0).
  *
  * @param w           the handle.
  * @param durable_lsn every LSN <= this is durable.
@@ -172,7 +192,7 @@ typedef void (*chronik_wal_log_cb)(int level, const char *msg,
 				   void *userdata);
 
 /** Current version of chronik_wal_options. @since 0.1 */
-#define CHRONIK_WAL_OPTIONS_VERSION 1
+#define CHRONIK_WAL_OPTIONS_VERSION 2
 
 /**
  * Options for chronik_wal_open(). Initialise with CHRONIK_WAL_OPTIONS_INIT
@@ -206,6 +226,10 @@ typedef struct chronik_wal_options {
 	 * before appenders block (or get CHRONIK_EAGAIN); 0 means 64 MiB.
 	 * Raised to at least twice the profile's max batch. */
 	size_t max_queued_bytes;
+	/** Optional per-handle notification after every write (see
+	 * chronik_wal_commit_cb); may be NULL. Options version 2.
+	 * @since 0.2 */
+	chronik_wal_commit_cb on_written;
 } chronik_wal_options;
 
 /** Static initialiser for chronik_wal_options with every default.
@@ -214,7 +238,7 @@ typedef struct chronik_wal_options {
 	{                                                                 \
 		CHRONIK_WAL_OPTIONS_VERSION, NULL, 0,                     \
 		CHRONIK_WAL_PROFILE_MEDIUM, CHRONIK_WAL_SYNC_DATA, 0,     \
-		NULL, NULL, NULL, 0                                       \
+		NULL, NULL, NULL, 0, NULL                                 \
 	}
 
 /**
@@ -302,6 +326,10 @@ typedef struct chronik_wal_buf {
 /** chronik_wal_appendv() flag: never block when the in-memory queue is
  * full; return CHRONIK_EAGAIN instead. @since 0.1 */
 #define CHRONIK_WAL_APPEND_NONBLOCK 0x1u
+/** chronik_wal_appendv() flag: also call the callback with status
+ * CHRONIK_WAL_WRITTEN once the record is written, before it is durable.
+ * @since 0.2 */
+#define CHRONIK_WAL_APPEND_WRITTEN 0x2u
 
 /**
  * Append one record whose payload is the concatenation of @p bufs.
@@ -317,9 +345,13 @@ typedef struct chronik_wal_buf {
  *                 readers).
  * @param bufs     @p nbufs buffers; may be NULL if nbufs is 0.
  * @param nbufs    number of buffers.
- * @param flags    0 or CHRONIK_WAL_APPEND_NONBLOCK.
- * @param cb       optional completion, called exactly once from the
- *                 writer thread if (and only if) this call returns 0.
+ * @param flags    0, or CHRONIK_WAL_APPEND_NONBLOCK and/or
+ *                 CHRONIK_WAL_APPEND_WRITTEN.
+ * @param cb       optional completion, called exactly once with the final
+ *                 status from the sync thread if (and only if) this call
+ *                 returns 0; with CHRONIK_WAL_APPEND_WRITTEN, possibly once
+ *                 before with CHRONIK_WAL_WRITTEN (see
+ *                 chronik_wal_append_cb).
  * @param userdata passed to @p cb.
  * @return 0; CHRONIK_EARG (bad arguments); CHRONIK_ETOOBIG (payload over
  *         CHRONIK_WAL_MAX_RECORD or over what one segment can hold);
@@ -523,7 +555,8 @@ typedef struct chronik_wal_stats {
 	uint64_t bytes;
 	/** Bytes written to segment files (frames included). */
 	uint64_t bytes_written;
-	/** Write batches (one write, then one sync unless SYNC_NONE). */
+	/** Writes of queued records (each covered by a later sync unless
+	 * SYNC_NONE; one sync may cover several). */
 	uint64_t batches;
 	/** Syncs performed. */
 	uint64_t syncs;
