@@ -3,7 +3,9 @@
 #
 # Side-by-side comparison in one sitting on this machine (see
 # docs/bench.md): builds release binaries, starts chronik-server on a
-# fresh temp data dir (default WAL profile, fsync before ack), then runs
+# fresh temp data dir (default settings: WAL profile medium, acks=all
+# answered after the WAL's fdatasync, acks=1 once written to the WAL as
+# Kafka's leader does; see docs/server.md), then runs
 #   - chronik-bench produce, acks=all and acks=1, 128 in flight, 256 B;
 #   - rdkafka_bench (librdkafka producer, 128 outstanding, linger.ms=0)
 #     against chronik-server and against librdkafka's in-process mock

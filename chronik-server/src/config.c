@@ -107,6 +107,7 @@ static const struct setting settings[] = {
 
 	INT("producer.id.expiration.ms", producer_id_expiration_ms, 1,
 	    INT64_MAX, NULL),
+	OF("acks1.durable", K_BOOL, acks1_durable, "CHRONIK_ACKS1_DURABLE"),
 };
 
 #define NSET (sizeof settings / sizeof settings[0])

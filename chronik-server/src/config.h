@@ -77,7 +77,7 @@ typedef struct chronik_config_origin {
 } chronik_config_origin;
 
 /* Number of entries of the settings table (see config.c). */
-#define CHRONIK_CONFIG_NSETTINGS 32
+#define CHRONIK_CONFIG_NSETTINGS 33
 
 typedef struct chronik_config {
 	int32_t node_id;
@@ -92,6 +92,8 @@ typedef struct chronik_config {
 	int64_t socket_request_max_bytes;
 	int64_t connections_max_idle_ms;
 	bool auto_create_topics_enable;
+	/* acks=1 waits for the WAL sync (else: for the WAL write). */
+	bool acks1_durable;
 	int32_t num_partitions;
 	/* Idle idempotent producer state is forgotten after this. */
 	int64_t producer_id_expiration_ms;

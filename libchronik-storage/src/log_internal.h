@@ -168,6 +168,9 @@ struct chronik_storage {
 	size_t tail_bytes;
 	size_t tail_max;
 	atomic_int tail_waiters;
+	/* WAL writer thread only: an early (CHRONIK_STORAGE_APPEND_WRITTEN)
+	 * completion ran since the last write's on_written. */
+	int written_answered;
 	/* segment writer */
 	pthread_t writer;
 	int writer_started;

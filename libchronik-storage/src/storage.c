@@ -881,13 +881,25 @@ static void tail_release(chronik_storage *s, size_t len)
 	pthread_mutex_unlock(&s->tail_mu);
 }
 
-/* WAL completion of one batch (WAL writer thread, in LSN order). */
+/* WAL completion of one batch (WAL sync thread, in LSN order), and for
+ * a CHRONIK_STORAGE_APPEND_WRITTEN batch first its write (WAL writer
+ * thread), which runs the caller's callback early. */
 static void on_wal_record(uint64_t lsn, int status, void *ud)
 {
 	struct slog_entry *e = ud;
 	chronik_storage_partition *p = e->p;
 	chronik_storage *s = p->s;
 
+	if (status == CHRONIK_WAL_WRITTEN) {
+		if (e->cb) {
+			in_completion = 1;
+			e->cb(p, e->base, 0, e->ud);
+			in_completion = 0;
+			e->cb = NULL; /* answered; durability follows */
+			s->written_answered = 1;
+		}
+		return;
+	}
 	e->lsn = lsn;
 	e->status = status;
 	if (status == 0)
@@ -918,6 +930,23 @@ static void on_wal_commit(chronik_wal *w, uint64_t durable, int status,
 	(void)status;
 	wake_waiters(ud);
 	wq_wake(ud);
+}
+
+/* After a write with early completions (WAL writer thread): the loop
+ * answers them on the eventfd. */
+static void on_wal_written(chronik_wal *w, uint64_t lsn, int status,
+			   void *ud)
+{
+	chronik_storage *s = ud;
+	uint64_t one = 1;
+
+	(void)w;
+	(void)lsn;
+	(void)status;
+	if (s->written_answered) {
+		s->written_answered = 0;
+		(void)!write(s->efd, &one, sizeof one);
+	}
 }
 
 static void on_wal_log(int level, const char *msg, void *ud)
@@ -1013,8 +1042,11 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 	int problem = 0, r;
 	uint8_t *b;
 
-	if (!p || !batch || len < SLOG_BATCH_HDR)
-		return p && batch ? CHRONIK_ETRUNCATED : CHRONIK_EARG;
+	if (!p || !batch || (flags & ~(CHRONIK_STORAGE_APPEND_CONTROL |
+				       CHRONIK_STORAGE_APPEND_WRITTEN)))
+		return CHRONIK_EARG;
+	if (len < SLOG_BATCH_HDR)
+		return CHRONIK_ETRUNCATED;
 	s = p->s;
 	if (atomic_load(&s->closing))
 		return CHRONIK_ECLOSED;
@@ -1066,7 +1098,10 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 	atomic_fetch_add(&s->inflight, 1);
 	wb.base = e->data;
 	wb.len = e->hdr_len + len;
-	r = chronik_wal_appendv(NULL, s->wal, SLOG_WAL_BATCH, &wb, 1, 0,
+	r = chronik_wal_appendv(NULL, s->wal, SLOG_WAL_BATCH, &wb, 1,
+				(flags & CHRONIK_STORAGE_APPEND_WRITTEN) && cb
+					? CHRONIK_WAL_APPEND_WRITTEN
+					: 0,
 				on_wal_record, e);
 	if (r < 0) {
 		struct slog_entry **pp = &p->tail_head;
@@ -1961,6 +1996,7 @@ CHRONIK_STORAGE_API int chronik_storage_open(
 	wo.profile = (enum chronik_wal_profile)s->opts.wal_profile;
 	wo.sync_mode = (enum chronik_wal_sync_mode)s->opts.wal_sync_mode;
 	wo.on_commit = on_wal_commit;
+	wo.on_written = on_wal_written;
 	wo.log = on_wal_log;
 	wo.userdata = s;
 	r = chronik_wal_open(&s->wal, &wo);

@@ -2,8 +2,9 @@
 /*
  * Produce: validate, append each batch to its partition log (offsets are
  * assigned by the storage, batches stored verbatim), and answer once
- * every append is durable in the WAL. acks=0 answers nothing and does
- * not wait.
+ * every append is durable in the WAL (acks=all), or written to the WAL
+ * (acks=1, unless acks1.durable; see docs/server.md). acks=0 answers
+ * nothing and does not wait.
  *
  * Idempotent batches (producer id >= 0) are checked against the
  * partition's producer state (producer_state.h, docs/idempotence.md)
@@ -15,7 +16,7 @@
  * for it too (it "follows" the original's slot).
  *
  * Threads: the handler runs on the loop thread; append completions run
- * on the WAL writer thread, which only stores a status and counts down;
+ * on a WAL thread, which only stores a status and counts down;
  * the last one posts the completion back to the loop thread, where the
  * producer state learns which batches committed. The check, the appends
  * and the state update of a partition happen in one handler call on the
@@ -285,7 +286,7 @@ static void produce_validate(chronik_request *req, chronik_topic *t,
 static int produce_partition(chronik_request *req, produce_state *st,
 			     slot_list *sl, chronik_topic *t,
 			     const part_data *pd,
-			     part_resp *pr, size_t nb, bool acks0)
+			     part_resp *pr, size_t nb, int16_t acks)
 {
 	chronik_broker *b = req->broker;
 	chronik_storage_partition *part = t->parts[pd->index];
@@ -295,6 +296,8 @@ static int produce_partition(chronik_request *req, produce_state *st,
 	chronik_pstate_batch dup_copy;
 	chronik_storage_offsets o;
 	int64_t now = chronik_wall_ms();
+	bool acks0 = acks == 0;
+	bool acks1_early = acks == 1 && !b->cfg->acks1_durable;
 
 	hdrs = chronik_protocol_arena_alloc(req->arena, nb * sizeof *hdrs);
 	if (!hdrs)
@@ -351,7 +354,15 @@ static int produce_partition(chronik_request *req, produce_state *st,
 			s->pr = pr;
 			atomic_fetch_add(&st->pending, 1);
 		}
-		rc = chronik_storage_append(&base, part, e.data, e.size, 0,
+		/* acks=1 is answered once the batch is in the WAL file, as
+		 * Kafka's leader answers it once the batch is in its log
+		 * (unless acks1.durable); acks=all and idempotent batches
+		 * (whose state must only count durable batches) wait for
+		 * the sync. */
+		rc = chronik_storage_append(&base, part, e.data, e.size,
+					    acks1_early && h->producer_id < 0
+						    ? CHRONIK_STORAGE_APPEND_WRITTEN
+						    : 0,
 					    acks0 ? NULL : on_append, s);
 		if (rc != 0) {
 			if (!acks0)
@@ -482,7 +493,7 @@ int chronik_handle_produce(chronik_request *req, const void *body,
 			if (pr->error_code)
 				continue;
 			if (produce_partition(req, st, sl, t, pd, pr, nb,
-					      acks0) != 0)
+					      r->acks) != 0)
 				pr->error_code = E_STORAGE;
 		}
 	}

@@ -147,11 +147,13 @@ typedef void (*chronik_storage_log_cb)(int level, const char *msg,
 				       void *userdata);
 
 /**
- * Completion of one chronik_storage_append(), called exactly once from the
- * WAL's writer thread (never from the appending thread).
+ * Completion of one chronik_storage_append(), called exactly once from one
+ * of the WAL's threads (never from the appending thread).
  * @param p           the partition.
  * @param base_offset offset assigned to the batch's first record.
- * @param status      0 once durable and visible to readers; negative
+ * @param status      0 once durable and visible to readers (with
+ *                    CHRONIK_STORAGE_APPEND_WRITTEN: once written to the
+ *                    WAL, before it is durable and readable); negative
  *                    (-EIO, CHRONIK_EFAILED, CHRONIK_ECLOSED, ...) if the
  *                    batch will never be acknowledged.
  * @param userdata    the pointer given to chronik_storage_append().
@@ -361,6 +363,13 @@ CHRONIK_STORAGE_API int chronik_storage_partition_set_config(
 /** chronik_storage_append() flag: accept control batches (transaction
  * markers written by the broker itself). @since 0.1 */
 #define CHRONIK_STORAGE_APPEND_CONTROL 0x1u
+/** chronik_storage_append() flag: complete once the batch is written to
+ * the WAL file rather than once it is durable: the operating system has
+ * it (a crash of the process keeps it; a crash of the machine or a power
+ * loss may not). It still becomes readable only when durable, and if the
+ * WAL fails before that, the callback does not run again. This is Kafka's
+ * acks=1 (the leader has it in its log). @since 0.2 */
+#define CHRONIK_STORAGE_APPEND_WRITTEN 0x2u
 
 /**
  * Append one record batch (magic 2) to a partition.
@@ -378,11 +387,13 @@ CHRONIK_STORAGE_API int chronik_storage_partition_set_config(
  * @param p        the partition.
  * @param batch    one record batch; not referenced after the call.
  * @param len      its exact length.
- * @param flags    0 or CHRONIK_STORAGE_APPEND_CONTROL.
+ * @param flags    0, CHRONIK_STORAGE_APPEND_CONTROL and/or
+ *                 CHRONIK_STORAGE_APPEND_WRITTEN.
  * @param cb       optional completion; runs exactly once iff the call
  *                 returns 0.
  * @param userdata passed to @p cb.
- * @return 0; CHRONIK_ETRUNCATED, CHRONIK_EMALFORMED, CHRONIK_ECRC,
+ * @return 0; CHRONIK_EARG (NULL, or an unknown flag); CHRONIK_ETRUNCATED,
+ *         CHRONIK_EMALFORMED, CHRONIK_ECRC,
  *         CHRONIK_EUNSUPPORTED, CHRONIK_ECODEC (invalid batch; detail in
  *         chronik_storage_last_error()); CHRONIK_ETOOBIG (over
  *         max.message.bytes); CHRONIK_EFAILED (the storage failed);
