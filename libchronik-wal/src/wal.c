@@ -667,14 +667,18 @@ static struct wal_queue *queue_get(chronik_wal *w)
 	return q;
 }
 
-/* Recycle a queue whose records are all completed: at most two are kept
- * (their buffers keep the size they grew to). Under lock. */
+/* Recycle a queue whose records are all completed. The struct is never
+ * freed before the handle: an appender that has just finished copying
+ * into it may still read its `draining` flag (queue_copy_done()), and
+ * there are at most WAL_MAX_TAKEN_QUEUES + 1 of them. A buffer that grew
+ * past WAL_QUEUE_KEEP_BYTES is given back (appenders no longer touch it).
+ * Under lock. */
 static void queue_put(chronik_wal *w, struct wal_queue *q)
 {
-	if (w->nfree_q >= 2) {
-		queue_free(q);
-		free(q);
-		return;
+	if (q->cap > WAL_QUEUE_KEEP_BYTES) {
+		free(q->buf);
+		q->buf = NULL;
+		q->cap = 0;
 	}
 	q->next = w->free_q;
 	w->free_q = q;
@@ -808,6 +812,23 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 	return 0;
 }
 
+/* Recycle the queues at the FIFO's head that are done: every record
+ * completed (sync thread) and the writer finished with it; whichever of
+ * the two comes last does it. Under lock. */
+static void fifo_recycle(chronik_wal *w)
+{
+	struct wal_queue *b;
+
+	while ((b = w->fifo_head) && b->done == b->n && b->writer_done) {
+		w->fifo_head = b->next;
+		if (!w->fifo_head)
+			w->fifo_tail = NULL;
+		w->nfifo--;
+		queue_put(w, b);
+		pthread_cond_signal(&w->cv_synced);
+	}
+}
+
 static void *writer_main(void *arg)
 {
 	chronik_wal *w = arg;
@@ -822,6 +843,12 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&w->cv_work, &w->lock);
 		}
 		w->writer_waiting = 0;
+		while (w->nfifo >= WAL_MAX_TAKEN_QUEUES && !w->failed) {
+			w->writer_blocked = 1;
+			pthread_cond_signal(&w->cv_sync);
+			pthread_cond_wait(&w->cv_synced, &w->lock);
+		}
+		w->writer_blocked = 0;
 		if (w->failed || w->q->n == 0)
 			break; /* failed, or closing and drained */
 		nq = queue_get(w);
@@ -841,12 +868,14 @@ static void *writer_main(void *arg)
 		else
 			w->fifo_head = b;
 		w->fifo_tail = b;
+		w->nfifo++;
 		pthread_mutex_unlock(&w->lock);
 
 		r = write_batch(w, b);
 
 		pthread_mutex_lock(&w->lock);
 		b->writer_done = 1;
+		fifo_recycle(w);
 		if (r < 0) {
 			pipeline_fail(w, r);
 			break;
@@ -872,20 +901,16 @@ static void complete_upto(chronik_wal *w, uint64_t lsn, int status)
 
 		while (k < b->n && (status != 0 || b->ent[k].lsn <= lsn))
 			k++;
-		b->done = k;
 		pthread_mutex_unlock(&w->lock);
 		complete_entries(b->ent, from, k, status);
 		pthread_mutex_lock(&w->lock);
+		/* Only now: with done == n the writer may recycle b. */
+		b->done = k;
 		if (k < b->n)
 			break;
 		b = b->next;
 	}
-	while ((b = w->fifo_head) && b->done == b->n && b->writer_done) {
-		w->fifo_head = b->next;
-		if (!w->fifo_head)
-			w->fifo_tail = NULL;
-		queue_put(w, b);
-	}
+	fifo_recycle(w);
 	pthread_mutex_unlock(&w->lock);
 }
 

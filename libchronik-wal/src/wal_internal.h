@@ -38,6 +38,12 @@
  * torn tail. */
 #define WAL_MAX_WRITE ((uint64_t)16 * 1024 * 1024)
 #define WAL_MIN_SEGMENT_SIZE ((uint64_t)64 * 1024)
+/* Queues the writer may have taken before the sync thread completed
+ * them: while a sync is slow, records gather in the appenders' queue
+ * instead of each becoming a queue (a buffer of its own) of their own. */
+#define WAL_MAX_TAKEN_QUEUES 8
+/* A recycled queue keeps a buffer of up to this size for its next use. */
+#define WAL_QUEUE_KEEP_BYTES ((size_t)4 * 1024 * 1024)
 /* The next segment, prepared in the background (preallocated, zero-filled
  * and synced) and renamed to its real name when the writer rolls to it.
  * Not a segment name, so recovery ignores it (open removes a stale one). */
@@ -166,6 +172,7 @@ struct chronik_wal {
 	 * yet, oldest first: the writer appends, the sync thread completes
 	 * and recycles. */
 	struct wal_queue *fifo_head, *fifo_tail;
+	size_t nfifo;
 	_Atomic uint64_t next_lsn; /* written under lock, read lock-free */
 	int writer_waiting;      /* 1 idle */
 	int syncer_waiting;      /* 1 idle, 2 lingering */

@@ -25,6 +25,7 @@ struct inject {
 	int fail_prep;           /* every preparation of a next segment
 				  * fails (background; not a WAL failure) */
 	atomic_int prep_fails;
+	int sync_delay_us;       /* every sync takes at least this long */
 };
 
 /* 1 if fd is the next segment the background preparer is making. */
@@ -71,6 +72,8 @@ static int inj_sync(void *ctx, int fd, int full)
 		atomic_store(&in->sync_failed, 1);
 		return -in->err;
 	}
+	if (in->sync_delay_us)
+		usleep((useconds_t)in->sync_delay_us);
 	return (full ? fsync(fd) : fdatasync(fd)) ? -errno : 0;
 }
 
@@ -290,6 +293,97 @@ static void test_faults_prepare_fails_roll_creates(void **state)
 	free(dir);
 }
 
+/* Slow syncs, several appenders, CHRONIK_WAL_APPEND_WRITTEN: the writer
+ * runs ahead of the sync thread (more writes than syncs, records answered
+ * as written before they are durable), every record gets both calls in
+ * order, and everything is there after a reopen. */
+struct slow_state {
+	chronik_wal *w;
+	pthread_mutex_t m;
+	int written_early, written, final_ok, bad;
+};
+
+static void slow_cb(uint64_t lsn, int status, void *ud)
+{
+	struct slow_state *s = ud;
+
+	pthread_mutex_lock(&s->m);
+	if (status == CHRONIK_WAL_WRITTEN) {
+		s->written++;
+		if (chronik_wal_durable_lsn(s->w) < lsn)
+			s->written_early++;
+	} else if (status == 0) {
+		s->final_ok++;
+	} else {
+		s->bad++;
+	}
+	pthread_mutex_unlock(&s->m);
+}
+
+static void *slow_appender(void *arg)
+{
+	struct slow_state *s = arg;
+	uint8_t buf[300];
+
+	memset(buf, 0x5a, sizeof buf);
+	for (int i = 0; i < 500; i++) {
+		chronik_wal_buf b = {buf, 50 + (size_t)(i % 250)};
+
+		if (chronik_wal_appendv(NULL, s->w, 2, &b, 1,
+					CHRONIK_WAL_APPEND_WRITTEN, slow_cb,
+					s) != 0) {
+			pthread_mutex_lock(&s->m);
+			s->bad++;
+			pthread_mutex_unlock(&s->m);
+		}
+		usleep(100);
+	}
+	return NULL;
+}
+
+static void test_faults_slow_sync_writer_ahead(void **state)
+{
+	struct inject in = {0};
+	static struct slow_state s;
+	chronik_wal_stats st = {.version = CHRONIK_WAL_STATS_VERSION};
+	char *dir = wt_tmpdir();
+	pthread_t t[4];
+	chronik_wal_reader *r;
+	chronik_wal_record rec;
+	uint64_t n = 0;
+
+	(void)state;
+	memset(&s, 0, sizeof s);
+	pthread_mutex_init(&s.m, NULL);
+	in.syncs_ok = in.writes_ok = in.falloc_ok = 1 << 30;
+	in.sync_delay_us = 3000;
+	s.w = open_inj(dir, &in);
+	/* 2000 records of 70-320 bytes trickle in over ~50 ms: rolls of the
+	 * 64 KiB segments wait for syncs, but most writes do not. */
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, slow_appender, &s);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(chronik_wal_wait(s.w, 2000, -1), 0);
+	assert_int_equal(chronik_wal_stats_get(&st, s.w), 0);
+	assert_true(st.batches > st.syncs);
+	assert_int_equal(chronik_wal_close(s.w), 0);
+	assert_int_equal(s.bad, 0);
+	assert_int_equal(s.written, 2000);
+	assert_int_equal(s.final_ok, 2000);
+	assert_true(s.written_early > 0);
+	s.w = open_inj(dir, &in);
+	assert_int_equal(chronik_wal_reader_open(&r, s.w, 1), 0);
+	while (chronik_wal_reader_next(&rec, r) == 1)
+		assert_int_equal(rec.lsn, ++n);
+	chronik_wal_reader_close(r);
+	assert_int_equal(n, 2000);
+	assert_int_equal(chronik_wal_close(s.w), 0);
+	pthread_mutex_destroy(&s.m);
+	wt_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_faults_preallocate_enospc),
 		cmocka_unit_test(test_faults_short_writes),
 		cmocka_unit_test(test_faults_prepare_fails_roll_creates),
+		cmocka_unit_test(test_faults_slow_sync_writer_ahead),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
