@@ -663,7 +663,7 @@ static struct wal_queue *queue_get(chronik_wal *w)
 	}
 	q->next = NULL;
 	q->n = q->len = q->done = 0;
-	q->writer_done = 0;
+	q->writer_done = q->want_written = 0;
 	return q;
 }
 
@@ -804,13 +804,78 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 		if (j - i > w->st.batch_records_max)
 			w->st.batch_records_max = j - i;
 		w->st.batch_records_hist[log2_bucket(j - i)]++;
-		if (w->syncer_waiting)
-			pthread_cond_signal(&w->cv_sync);
 		pthread_mutex_unlock(&w->lock);
 		i = j;
 	}
 	return 0;
 }
+
+/* What a linger watches: the bytes gathered, a counter that moves with
+ * every arrival, and whether to stop early. */
+struct linger_ops {
+	uint64_t (*level)(chronik_wal *w);
+	uint64_t (*seen)(chronik_wal *w);
+	int (*stop)(chronik_wal *w);
+};
+
+/* The profile's linger while busy: let what gathers grow to the target
+ * (never above `last`, what the previous round carried: with a bounded
+ * number of records in flight, e.g. 128 producers' requests, a larger
+ * target may be out of reach and every round would wait the whole
+ * linger), for at most linger_ns, and only while arrivals keep coming (a
+ * quarter of the linger without one ends it). *waiting tells the
+ * signalling side to signal cv. Under lock. */
+static void linger(chronik_wal *w, const struct linger_ops *op,
+		   pthread_cond_t *cv, int *waiting, uint64_t last)
+{
+	uint64_t target = w->prof.target < last ? w->prof.target : last;
+	uint64_t end = chronik_wal__now_ns() + w->prof.linger_ns;
+	uint64_t gap = w->prof.linger_ns / 4;
+
+	while (op->level(w) < target && !w->closing && !w->failed &&
+	       !op->stop(w)) {
+		uint64_t now = chronik_wal__now_ns();
+		uint64_t until = now + gap < end ? now + gap : end;
+		uint64_t seen = op->seen(w);
+		struct timespec ts;
+
+		if (now >= end)
+			break;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)(until - now);
+		while (ts.tv_nsec >= 1000000000L) {
+			ts.tv_nsec -= 1000000000L;
+			ts.tv_sec++;
+		}
+		*waiting = 2;
+		while (op->seen(w) == seen && !w->closing && !w->failed &&
+		       !op->stop(w) &&
+		       pthread_cond_timedwait(cv, &w->lock, &ts) == 0)
+			;
+		*waiting = 0;
+		if (op->seen(w) == seen)
+			break; /* nothing new for a gap */
+	}
+}
+
+/* The sync thread's linger: more writes for the next sync; ends when the
+ * writer waits for this sync. */
+static uint64_t sync_level(chronik_wal *w) { return w->unsynced; }
+static uint64_t sync_seen(chronik_wal *w) { return w->written_lsn; }
+static int sync_stop(chronik_wal *w) { return w->writer_blocked; }
+static const struct linger_ops sync_linger_ops = {sync_level, sync_seen,
+						  sync_stop};
+
+/* The writer's linger before a write it will sync itself: more records;
+ * ends when one asks for a write acknowledgement. */
+static uint64_t queue_level(chronik_wal *w) { return w->q->len; }
+static uint64_t queue_seen(chronik_wal *w) { return w->q->n; }
+static int queue_stop(chronik_wal *w) { return w->q->want_written; }
+static const struct linger_ops writer_linger_ops = {queue_level, queue_seen,
+						    queue_stop};
+
+static int sync_round(chronik_wal *w, int *busy);
+
 
 /* Recycle the queues at the FIFO's head that are done: every record
  * completed (sync thread) and the writer finished with it; whichever of
@@ -832,6 +897,9 @@ static void fifo_recycle(chronik_wal *w)
 static void *writer_main(void *arg)
 {
 	chronik_wal *w = arg;
+	int do_sync = w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE;
+	int busy = 0; /* records arrived during the writer's own sync */
+	size_t last_len = 0;
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
@@ -851,6 +919,11 @@ static void *writer_main(void *arg)
 		w->writer_blocked = 0;
 		if (w->failed || w->q->n == 0)
 			break; /* failed, or closing and drained */
+		if (busy && w->prof.linger_ns && do_sync &&
+		    !w->q->want_written)
+			linger(w, &writer_linger_ops, &w->cv_work,
+			       &w->writer_waiting, last_len);
+		busy = 0;
 		nq = queue_get(w);
 		if (!nq) {
 			chronik_wal__set_error(w, "out of memory");
@@ -879,6 +952,20 @@ static void *writer_main(void *arg)
 		if (r < 0) {
 			pipeline_fail(w, r);
 			break;
+		}
+		/* Sync here when nobody waits for a write acknowledgement
+		 * (see sync_round()), else hand the sync to the sync thread
+		 * and go on writing. */
+		if (w->unsynced > 0 && !w->syncing && !b->want_written &&
+		    !w->q->want_written) {
+			int more;
+
+			last_len = b->len;
+			if (sync_round(w, &more) < 0)
+				break;
+			busy = w->q->n > 0;
+		} else if (w->unsynced > 0 && w->syncer_waiting) {
+			pthread_cond_signal(&w->cv_sync);
 		}
 	}
 	w->writer_stopped = 1;
@@ -947,59 +1034,86 @@ static void sync_fail_all(chronik_wal *w)
 	pthread_mutex_lock(&w->lock);
 }
 
-/* Busy (more was written during the last sync): let the next sync grow
- * to the profile's target, for at most its linger, and only while writes
- * keep coming (a quarter of the linger without one ends the wait). The
- * target is never above what the last sync covered: with a bounded number
- * of records in flight (e.g. 128 producers' requests), a larger target
- * may be out of reach and every round would wait the whole linger. Under
- * lock. */
-static void sync_linger(chronik_wal *w)
+/* One group-commit round: sync everything written so far, publish the
+ * durable LSN, run the completions. Rounds never overlap (w->syncing), so
+ * completions stay in LSN order whichever thread runs them: the sync
+ * thread, or the writer itself when no record waits for its write to be
+ * acknowledged (then there is nothing to gain from writing during the
+ * sync, and the hand-off to the sync thread would cost a wake-up). Under
+ * lock (released meanwhile). Returns 0 with *busy set when more was
+ * written during the sync, or the failure. */
+static int sync_round(chronik_wal *w, int *busy)
 {
-	size_t target = w->prof.target < w->last_sync_len ? w->prof.target
-							   : w->last_sync_len;
-	uint64_t end = chronik_wal__now_ns() + w->prof.linger_ns;
-	uint64_t gap = w->prof.linger_ns / 4;
+	int do_sync = w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE;
+	int full = w->opts.sync_mode == CHRONIK_WAL_SYNC_FULL;
+	uint64_t lsn = w->written_lsn, bytes = w->unsynced;
+	uint64_t base = w->sync_base, t0, t1;
+	int fd = w->sync_fd, r = 0;
 
-	while (w->unsynced < target && !w->closing && !w->failed &&
-	       !w->writer_blocked) {
-		uint64_t now = chronik_wal__now_ns();
-		uint64_t until = now + gap < end ? now + gap : end;
-		uint64_t seen = w->written_lsn;
-		struct timespec ts;
-
-		if (now >= end)
-			break;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (long)(until - now);
-		while (ts.tv_nsec >= 1000000000L) {
-			ts.tv_nsec -= 1000000000L;
-			ts.tv_sec++;
-		}
-		w->syncer_waiting = 2;
-		while (w->written_lsn == seen && !w->closing && !w->failed &&
-		       !w->writer_blocked &&
-		       pthread_cond_timedwait(&w->cv_sync, &w->lock, &ts) == 0)
-			;
-		w->syncer_waiting = 0;
-		if (w->written_lsn == seen)
-			break; /* nothing new for a gap */
+	w->syncing = 1;
+	pthread_mutex_unlock(&w->lock);
+	t0 = chronik_wal__now_ns();
+	if (do_sync)
+		r = w->io.sync(w->io.ctx, fd, full);
+	t1 = chronik_wal__now_ns();
+	pthread_mutex_lock(&w->lock);
+	if (r < 0) {
+		/* Never retried: after a failed fsync the kernel may have
+		 * dropped the dirty pages, so a later success would prove
+		 * nothing. */
+		chronik_wal__set_error(w, "%s of segment %020llu.wal: %s",
+				       full ? "fsync" : "fdatasync",
+				       (unsigned long long)base, strerror(-r));
+		pipeline_fail(w, r);
 	}
+	if (w->failed) {
+		/* Also when the writer failed during this sync: nothing is
+		 * acknowledged after a failure (the sync thread fails it
+		 * all, sync_fail_all()). */
+		w->syncing = 0;
+		pthread_cond_broadcast(&w->cv_sync);
+		return w->failed;
+	}
+	*busy = w->written_lsn > lsn;
+	w->unsynced -= bytes;
+	w->last_sync_len = (size_t)bytes;
+	atomic_store_explicit(&w->durable_lsn, lsn, memory_order_release);
+	if (do_sync) {
+		uint64_t ns = t1 - t0;
+
+		w->st.syncs++;
+		w->st.sync_ns_total += ns;
+		if (ns > w->st.sync_ns_max)
+			w->st.sync_ns_max = ns;
+		w->st.sync_us_hist[log2_bucket(ns / 1000)]++;
+	}
+	pthread_cond_broadcast(&w->cv_synced);
+	pthread_mutex_unlock(&w->lock);
+	/* Callbacks first: they answer producers; the event fd and the
+	 * durable-LSN waiters come after. */
+	complete_upto(w, lsn, 0);
+	if (w->opts.on_commit)
+		w->opts.on_commit(w, lsn, 0, w->opts.userdata);
+	durable_wake(w);
+	signal_event(w);
+	pthread_mutex_lock(&w->lock);
+	w->syncing = 0;
+	/* Written during this round and not taken by anyone yet. */
+	if (w->unsynced > 0 && w->syncer_waiting)
+		pthread_cond_signal(&w->cv_sync);
+	return 0;
 }
 
 static void *sync_main(void *arg)
 {
 	chronik_wal *w = arg;
 	int do_sync = w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE;
-	int full = w->opts.sync_mode == CHRONIK_WAL_SYNC_FULL;
 	int busy = 0;
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		uint64_t lsn, base, bytes, t0, t1;
-		int fd, r = 0;
-
-		while (!w->failed && w->unsynced == 0 && !w->writer_stopped) {
+		while (!w->failed && !w->writer_stopped &&
+		       (w->unsynced == 0 || w->syncing)) {
 			busy = 0;
 			w->syncer_waiting = 1;
 			pthread_cond_wait(&w->cv_sync, &w->lock);
@@ -1011,60 +1125,21 @@ static void *sync_main(void *arg)
 		}
 		if (w->unsynced == 0)
 			break; /* the writer stopped and all is durable */
+		/* The round starts here: the linger releases the lock,
+		 * and the writer must not start one of its own meanwhile. */
+		w->syncing = 1;
 		if (busy && w->prof.linger_ns && do_sync)
-			sync_linger(w);
-		lsn = w->written_lsn;
-		bytes = w->unsynced;
-		fd = w->sync_fd;
-		base = w->sync_base;
-		pthread_mutex_unlock(&w->lock);
-
-		t0 = chronik_wal__now_ns();
-		if (do_sync)
-			r = w->io.sync(w->io.ctx, fd, full);
-		t1 = chronik_wal__now_ns();
-
-		pthread_mutex_lock(&w->lock);
-		if (r < 0) {
-			/* Never retried: after a failed fsync the kernel may
-			 * have dropped the dirty pages, so a later success
-			 * would prove nothing. */
-			chronik_wal__set_error(w, "%s of segment %020llu.wal: %s",
-					       full ? "fsync" : "fdatasync",
-					       (unsigned long long)base,
-					       strerror(-r));
-			pipeline_fail(w, r);
-		}
+			linger(w, &sync_linger_ops, &w->cv_sync,
+			       &w->syncer_waiting, w->last_sync_len);
 		if (w->failed) {
-			/* Also when the writer failed during this sync:
-			 * nothing is acknowledged after a failure. */
+			w->syncing = 0;
 			sync_fail_all(w);
 			break;
 		}
-		busy = w->written_lsn > lsn;
-		w->unsynced -= bytes;
-		w->last_sync_len = (size_t)bytes;
-		atomic_store_explicit(&w->durable_lsn, lsn,
-				      memory_order_release);
-		if (do_sync) {
-			uint64_t ns = t1 - t0;
-
-			w->st.syncs++;
-			w->st.sync_ns_total += ns;
-			if (ns > w->st.sync_ns_max)
-				w->st.sync_ns_max = ns;
-			w->st.sync_us_hist[log2_bucket(ns / 1000)]++;
+		if (sync_round(w, &busy) < 0) {
+			sync_fail_all(w);
+			break;
 		}
-		pthread_cond_broadcast(&w->cv_synced);
-		pthread_mutex_unlock(&w->lock);
-		/* Callbacks first: they answer producers; the event fd and
-		 * the durable-LSN waiters come after. */
-		complete_upto(w, lsn, 0);
-		if (w->opts.on_commit)
-			w->opts.on_commit(w, lsn, 0, w->opts.userdata);
-		durable_wake(w);
-		signal_event(w);
-		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -1423,6 +1498,8 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 	e->flen = flen;
 	e->pcrc = pcrc;
 	e->written_cb = (flags & CHRONIK_WAL_APPEND_WRITTEN) != 0;
+	if (e->written_cb)
+		q->want_written = 1;
 	e->cb = cb;
 	e->ud = userdata;
 	p = q->buf + q->len;

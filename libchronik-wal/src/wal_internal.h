@@ -132,6 +132,7 @@ struct wal_queue {
 	size_t n, ncap;
 	_Atomic size_t copying;
 	_Atomic int draining;
+	int want_written; /* a record asked for CHRONIK_WAL_APPEND_WRITTEN */
 	/* Once taken by the writer (under the handle's lock): the next
 	 * taken queue, oldest first; entries whose final callback ran (sync
 	 * thread); whether the writer is done with it. */
@@ -178,6 +179,7 @@ struct chronik_wal {
 	int syncer_waiting;      /* 1 idle, 2 lingering */
 	int writer_stopped;      /* the writer thread will write no more */
 	int writer_blocked;      /* the writer waits for a sync to end */
+	int syncing;             /* a sync_round() is running */
 	uint64_t written_lsn;    /* every LSN <= this is written */
 	uint64_t unsynced;       /* bytes written, not yet durable */
 	int sync_fd;             /* the segment those bytes are in */

@@ -7,13 +7,14 @@
  * A WAL is a directory of preallocated segment files holding framed records
  * (length, type byte, CRC-32C, LSN). Records get consecutive log sequence
  * numbers (LSNs) starting at 1. Many threads may append concurrently; an
- * internal writer thread per handle writes what they queued as soon as it
- * can, and an internal sync thread makes everything written so far durable
- * with one sync (group commit) while the writer goes on writing. Durability
+ * internal writer thread per handle writes what they queued, and one sync
+ * makes everything written so far durable (group commit), run by the
+ * writer itself or, when records wait for their write to be acknowledged,
+ * by an internal sync thread while the writer goes on writing. Durability
  * is reported in three interchangeable ways:
  *
  *  - a per-record callback (and a per-handle on_commit callback), called
- *    from the WAL's own sync thread;
+ *    from the WAL's writer or sync thread;
  *  - chronik_wal_wait(), which blocks the calling thread until an LSN is
  *    durable;
  *  - an eventfd (chronik_wal_event_fd()) that becomes readable whenever the
@@ -76,12 +77,13 @@ typedef struct chronik_wal_reader chronik_wal_reader;
  * Group-commit profiles: how much a busy WAL batches before it syncs.
  *
  * In every profile, a record appended to an idle WAL is written and synced
- * at once, and records are written as soon as the writer gets to them (at
- * most `max batch` bytes per write). The profile only matters while the
- * WAL is busy: records written during a sync gather for the next one;
- * when that sync ends and fewer than `target` bytes are waiting, the sync
- * thread first waits up to `linger` for more (never longer, and never
- * when idle):
+ * at once (at most `max batch` bytes per write). The profile only matters
+ * while the WAL is busy: records arriving during a sync gather for the
+ * next one; when that sync ends and fewer than `target` bytes are
+ * waiting, the next round first waits up to `linger` for more (never
+ * longer, and never when idle). Records appended with
+ * CHRONIK_WAL_APPEND_WRITTEN are written without waiting for the sync in
+ * flight (docs/wal.md):
  *
  * | profile | max batch | target  | linger  |
  * |---------|-----------|---------|---------|
@@ -140,10 +142,10 @@ enum chronik_wal_sync_mode {
 #define CHRONIK_WAL_WRITTEN 1
 
 /**
- * Completion of one appended record, called once from the WAL's sync
- * thread (and, for a record appended with CHRONIK_WAL_APPEND_WRITTEN, once
- * before that from the writer thread with status CHRONIK_WAL_WRITTEN, if
- * and only if the record was written).
+ * Completion of one appended record, called once from the WAL's writer or
+ * sync thread (and, for a record appended with CHRONIK_WAL_APPEND_WRITTEN,
+ * once before that from the writer thread with status
+ * CHRONIK_WAL_WRITTEN, if and only if the record was written).
  *
  * @param lsn      the record's LSN.
  * @param status   0 when the record is durable; CHRONIK_WAL_WRITTEN (see
@@ -162,8 +164,8 @@ typedef void (*chronik_wal_append_cb)(uint64_t lsn, int status,
 				      void *userdata);
 
 /**
- * Per-handle notification. As on_commit: called from the sync thread
- * after every sync once its records' own callbacks have run. As
+ * Per-handle notification. As on_commit: called from the writer or the
+ * sync thread after every sync once its records' own callbacks have run. As
  * on_written: called from the writer thread after every write once the
  * CHRONIK_WAL_WRITTEN callbacks of its records have run; durable_lsn is
  * then the highest LSN written (status 0).
@@ -348,7 +350,7 @@ typedef struct chronik_wal_buf {
  * @param flags    0, or CHRONIK_WAL_APPEND_NONBLOCK and/or
  *                 CHRONIK_WAL_APPEND_WRITTEN.
  * @param cb       optional completion, called exactly once with the final
- *                 status from the sync thread if (and only if) this call
+ *                 status from a WAL thread if (and only if) this call
  *                 returns 0; with CHRONIK_WAL_APPEND_WRITTEN, possibly once
  *                 before with CHRONIK_WAL_WRITTEN (see
  *                 chronik_wal_append_cb).
