@@ -98,6 +98,7 @@ static void test_config_defaults(void **state)
 	assert_int_equal(f->cfg.socket_request_max_bytes, 104857600);
 	assert_int_equal(f->cfg.connections_max_idle_ms, 600000);
 	assert_true(f->cfg.auto_create_topics_enable);
+	assert_false(f->cfg.acks1_durable);
 	assert_int_equal(f->cfg.num_partitions, 1);
 	assert_int_equal(f->cfg.topic_defaults.retention_ms, 604800000);
 	assert_string_equal(f->cfg.topic_defaults.cleanup_policy, "delete");
@@ -211,6 +212,7 @@ static void test_config_cluster_file(void **state)
 		"\"socket.request.max.bytes\" = 2048\n"
 		"connections.max.idle.ms = 1000\n"
 		"auto.create.topics.enable = false\n"
+		"acks1.durable = true\n"
 		"num.partitions = 6\n"
 		"[bind]\n"
 		"kafka = '0.0.0.0:9092'\nwal = '0.0.0.0:9291'\n"
@@ -234,6 +236,7 @@ static void test_config_cluster_file(void **state)
 	assert_int_equal(f->cfg.socket_request_max_bytes, 2048);
 	assert_int_equal(f->cfg.connections_max_idle_ms, 1000);
 	assert_false(f->cfg.auto_create_topics_enable);
+	assert_true(f->cfg.acks1_durable);
 	assert_int_equal(f->cfg.num_partitions, 6);
 	assert_string_equal(f->cfg.advertise_raft.host, "node2");
 	assert_int_equal(f->cfg.topic_defaults.retention_ms, -1);
@@ -242,7 +245,7 @@ static void test_config_cluster_file(void **state)
 	assert_int_equal(f->cfg.peers[2].id, 3);
 	assert_string_equal(f->cfg.peers[2].kafka.host, "fd00::3");
 	assert_int_equal(f->cfg.peers[2].raft.port, 5001);
-	assert_int_equal(f->cfg.peers[1].line, 25);
+	assert_int_equal(f->cfg.peers[1].line, 26);
 }
 
 /* Invalid files: the error names the file, line and column. */
@@ -369,6 +372,7 @@ static void test_config_env_and_flag_errors(void **state)
 		{ "CHRONIK_BIND=ho st:1", "invalid character ' '" },
 		{ "CHRONIK_BIND=:9092", "missing host" },
 		{ "CHRONIK_DEFAULT_SEARCHABLE=yes", "must be true or false" },
+		{ "CHRONIK_ACKS1_DURABLE=maybe", "must be true or false" },
 		{ "CHRONIK_CONFIG=/nonexistent/chronik.toml",
 		  "/nonexistent/chronik.toml: cannot read" },
 	};
