@@ -881,7 +881,7 @@ static void tail_release(chronik_storage *s, size_t len)
 	pthread_mutex_unlock(&s->tail_mu);
 }
 
-/* WAL completion of one batch (WAL sync thread, in LSN order), and for
+/* WAL completion of one batch (a WAL thread, in LSN order), and for
  * a CHRONIK_STORAGE_APPEND_WRITTEN batch first its write (WAL writer
  * thread), which runs the caller's callback early. */
 static void on_wal_record(uint64_t lsn, int status, void *ud)

@@ -655,7 +655,6 @@ static struct wal_queue *queue_get(chronik_wal *w)
 
 	if (q) {
 		w->free_q = q->next;
-		w->nfree_q--;
 	} else {
 		q = calloc(1, sizeof *q);
 		if (!q)
@@ -682,7 +681,6 @@ static void queue_put(chronik_wal *w, struct wal_queue *q)
 	}
 	q->next = w->free_q;
 	w->free_q = q;
-	w->nfree_q++;
 }
 
 /* Enter the failed state (under lock): no append is accepted from now on,

@@ -168,7 +168,6 @@ struct chronik_wal {
 	/* Under lock. */
 	struct wal_queue *q;     /* filled by appenders */
 	struct wal_queue *free_q; /* recycled queues (linked by next) */
-	size_t nfree_q;
 	/* Queues taken by the writer whose records are not all completed
 	 * yet, oldest first: the writer appends, the sync thread completes
 	 * and recycles. */
