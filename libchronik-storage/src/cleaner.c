@@ -18,6 +18,7 @@
 #include "log_internal.h"
 #include "varint.h"
 #include "fsio.h"
+#include "thread.h"
 
 /* ---------------------------------------------------------- retention */
 
@@ -889,6 +890,8 @@ void *slog_cleaner_main(void *arg)
 	chronik_storage *s = arg;
 	unsigned iv = s->opts.retention_check_ms ? s->opts.retention_check_ms
 						  : 5000;
+
+	chronik_util_thread_setup("seg-cleaner", 1);
 
 	pthread_mutex_lock(&s->cl_mu);
 	while (!s->cl_stop) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "object_internal.h"
+#include "thread.h"
 
 #define ERRLEN 512
 
@@ -321,6 +322,8 @@ static void req_free(struct req *r)
 static void *worker(void *arg)
 {
 	chronik_storage_object_store *s = arg;
+
+	chronik_util_thread_setup("obj-store", 1);
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {

@@ -19,6 +19,7 @@
 #include "chronik/protocol_records.h"
 #include "log_internal.h"
 #include "fsio.h"
+#include "thread.h"
 
 #define LSO_MAGIC "CHRKLSTO"
 #define LSO_FILE "log-start-offset"
@@ -1321,6 +1322,8 @@ static void *writer_main(void *arg)
 	int64_t last_flush = mono_ms();
 	unsigned iv = s->opts.flush_interval_ms ? s->opts.flush_interval_ms
 						 : 1000;
+
+	chronik_util_thread_setup("seg-writer", 1);
 
 	for (;;) {
 		struct slog_entry *list;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "thread.h"
 
 /* ---- small helpers ---- */
 
@@ -519,6 +520,8 @@ static void *prep_main(void *arg)
 {
 	chronik_wal *w = arg;
 
+	chronik_util_thread_setup("wal-prep", 1);
+
 	pthread_mutex_lock(&w->prep_lock);
 	for (;;) {
 		int fd = -1, r;
@@ -899,6 +902,8 @@ static void *writer_main(void *arg)
 	int busy = 0; /* records arrived during the writer's own sync */
 	size_t last_len = 0;
 
+	chronik_util_thread_setup("wal-writer", 0);
+
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		struct wal_queue *b, *nq;
@@ -1107,6 +1112,8 @@ static void *sync_main(void *arg)
 	chronik_wal *w = arg;
 	int do_sync = w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE;
 	int busy = 0;
+
+	chronik_util_thread_setup("wal-sync", 1);
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
