@@ -824,6 +824,11 @@ static void wq_wake(chronik_storage *s)
  * tail space (the WAL thread must keep completing). */
 static _Thread_local int in_completion;
 
+/* The entry this thread is appending to the WAL right now: its early
+ * completion, if it runs inline (CHRONIK_STORAGE_APPEND_INLINE), needs no
+ * event fd write; the appending caller learns of it on return. */
+static _Thread_local const struct slog_entry *appending;
+
 static void wake_tail(chronik_storage *s)
 {
 	if (atomic_load(&s->tail_waiters) == 0)
@@ -897,7 +902,8 @@ static void on_wal_record(uint64_t lsn, int status, void *ud)
 			e->cb(p, e->base, 0, e->ud);
 			in_completion = 0;
 			e->cb = NULL; /* answered; durability follows */
-			s->written_answered = 1;
+			if (e != appending)
+				s->written_answered = 1;
 		}
 		return;
 	}
@@ -1040,11 +1046,13 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 	struct slog_entry *e;
 	struct slog_bhdr h;
 	chronik_wal_buf wb;
+	unsigned int wflags;
 	int problem = 0, r;
 	uint8_t *b;
 
 	if (!p || !batch || (flags & ~(CHRONIK_STORAGE_APPEND_CONTROL |
-				       CHRONIK_STORAGE_APPEND_WRITTEN)))
+				       CHRONIK_STORAGE_APPEND_WRITTEN |
+				       CHRONIK_STORAGE_APPEND_INLINE)))
 		return CHRONIK_EARG;
 	if (len < SLOG_BATCH_HDR)
 		return CHRONIK_ETRUNCATED;
@@ -1099,11 +1107,16 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 	atomic_fetch_add(&s->inflight, 1);
 	wb.base = e->data;
 	wb.len = e->hdr_len + len;
-	r = chronik_wal_appendv(NULL, s->wal, SLOG_WAL_BATCH, &wb, 1,
-				(flags & CHRONIK_STORAGE_APPEND_WRITTEN) && cb
-					? CHRONIK_WAL_APPEND_WRITTEN
-					: 0,
+	wflags = 0;
+	if ((flags & CHRONIK_STORAGE_APPEND_WRITTEN) && cb) {
+		wflags = CHRONIK_WAL_APPEND_WRITTEN;
+		if (flags & CHRONIK_STORAGE_APPEND_INLINE)
+			wflags |= CHRONIK_WAL_APPEND_INLINE;
+	}
+	appending = e;
+	r = chronik_wal_appendv(NULL, s->wal, SLOG_WAL_BATCH, &wb, 1, wflags,
 				on_wal_record, e);
+	appending = NULL;
 	if (r < 0) {
 		struct slog_entry **pp = &p->tail_head;
 

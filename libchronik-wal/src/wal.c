@@ -658,6 +658,8 @@ static struct wal_queue *queue_get(chronik_wal *w)
 
 	if (q) {
 		w->free_q = q->next;
+		if (q->buf)
+			w->nfree_buf--;
 	} else {
 		q = calloc(1, sizeof *q);
 		if (!q)
@@ -672,18 +674,47 @@ static struct wal_queue *queue_get(chronik_wal *w)
 /* Recycle a queue whose records are all completed. The struct is never
  * freed before the handle: an appender that has just finished copying
  * into it may still read its `draining` flag (queue_copy_done()), and
- * there are at most WAL_MAX_TAKEN_QUEUES + 1 of them. A buffer that grew
- * past WAL_QUEUE_KEEP_BYTES is given back (appenders no longer touch it).
- * Under lock. */
+ * there are at most WAL_MAX_TAKEN_QUEUES + 1 of them. Its buffer is kept
+ * for the next use unless it grew past WAL_QUEUE_KEEP_BYTES or
+ * WAL_FREE_KEEP_BUFFERS recycled queues already keep theirs (appenders no
+ * longer touch it). Under lock. */
 static void queue_put(chronik_wal *w, struct wal_queue *q)
 {
-	if (q->cap > WAL_QUEUE_KEEP_BYTES) {
+	if (q->cap > WAL_QUEUE_KEEP_BYTES ||
+	    w->nfree_buf >= WAL_FREE_KEEP_BUFFERS) {
 		free(q->buf);
 		q->buf = NULL;
 		q->cap = 0;
 	}
+	if (q->buf)
+		w->nfree_buf++;
 	q->next = w->free_q;
 	w->free_q = q;
+}
+
+/* Take the appenders' queue for writing, leaving nq in its place: mark
+ * the taker (*writing = 1) first, so that nobody else takes one until its
+ * write ends, not even while the copies into it are awaited (writes and
+ * the FIFO keep LSN order); then wait for those copies and append it to
+ * the FIFO. Under lock (released while waiting). */
+static struct wal_queue *queue_take(chronik_wal *w, struct wal_queue *nq,
+				    int *writing)
+{
+	struct wal_queue *b = w->q;
+
+	*writing = 1;
+	w->q = nq;
+	w->st.queued_bytes = 0;
+	pthread_cond_broadcast(&w->cv_space);
+	/* Appenders that reserved space in b may still be copying. */
+	queue_wait_copies(w, b);
+	if (w->fifo_tail)
+		w->fifo_tail->next = b;
+	else
+		w->fifo_head = b;
+	w->fifo_tail = b;
+	w->nfifo++;
+	return b;
 }
 
 /* Enter the failed state (under lock): no append is accepted from now on,
@@ -871,7 +902,10 @@ static const struct linger_ops sync_linger_ops = {sync_level, sync_seen,
  * ends when one asks for a write acknowledgement. */
 static uint64_t queue_level(chronik_wal *w) { return w->q->len; }
 static uint64_t queue_seen(chronik_wal *w) { return w->q->n; }
-static int queue_stop(chronik_wal *w) { return w->q->want_written; }
+static int queue_stop(chronik_wal *w)
+{
+	return w->q->want_written || w->inline_writing;
+}
 static const struct linger_ops writer_linger_ops = {queue_level, queue_seen,
 						    queue_stop};
 
@@ -909,7 +943,10 @@ static void *writer_main(void *arg)
 		struct wal_queue *b, *nq;
 		int r;
 
-		while (w->q->n == 0 && !w->closing && !w->failed) {
+		/* An appender writing in its own thread is waited for even
+		 * when closing or failed: it may still add written bytes. */
+		while ((w->q->n == 0 && !w->closing && !w->failed) ||
+		       w->inline_writing) {
 			w->writer_waiting = 1;
 			pthread_cond_wait(&w->cv_work, &w->lock);
 		}
@@ -920,12 +957,23 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&w->cv_synced, &w->lock);
 		}
 		w->writer_blocked = 0;
-		if (w->failed || w->q->n == 0)
+		if (!w->inline_writing &&
+		    (w->failed || (w->q->n == 0 && w->closing)))
 			break; /* failed, or closing and drained */
+		/* An appender may have written the queue itself, or be
+		 * writing, while the writer was blocked. */
+		if (w->inline_writing || w->q->n == 0)
+			continue;
 		if (busy && w->prof.linger_ns && do_sync &&
-		    !w->q->want_written)
+		    !w->q->want_written) {
 			linger(w, &writer_linger_ops, &w->cv_work,
 			       &w->writer_waiting, last_len);
+			/* An appender may have written the queue itself. */
+			if (w->inline_writing || w->q->n == 0) {
+				busy = 0;
+				continue;
+			}
+		}
 		busy = 0;
 		nq = queue_get(w);
 		if (!nq) {
@@ -933,23 +981,13 @@ static void *writer_main(void *arg)
 			pipeline_fail(w, -ENOMEM);
 			break;
 		}
-		b = w->q;
-		w->q = nq;
-		w->st.queued_bytes = 0;
-		pthread_cond_broadcast(&w->cv_space);
-		/* Appenders that reserved space in b may still be copying. */
-		queue_wait_copies(w, b);
-		if (w->fifo_tail)
-			w->fifo_tail->next = b;
-		else
-			w->fifo_head = b;
-		w->fifo_tail = b;
-		w->nfifo++;
+		b = queue_take(w, nq, &w->writer_active);
 		pthread_mutex_unlock(&w->lock);
 
 		r = write_batch(w, b);
 
 		pthread_mutex_lock(&w->lock);
+		w->writer_active = 0;
 		b->writer_done = 1;
 		fifo_recycle(w);
 		if (r < 0) {
@@ -1406,6 +1444,59 @@ CHRONIK_WAL_API int chronik_wal_close(chronik_wal *w)
 
 /* ---- append ---- */
 
+/* Set while this thread writes a WAL's queue itself (inline_write()):
+ * appends from the callbacks it runs must not block. */
+static _Thread_local const chronik_wal *tls_inline;
+
+/* CHRONIK_WAL_APPEND_INLINE: write what is queued in the appender's own
+ * thread, sparing the hand-off to the writer thread (two thread wake-ups
+ * per acknowledgement for CHRONIK_WAL_APPEND_WRITTEN records). Only when
+ * neither the writer thread nor another appender is writing, and when the
+ * write needs no wait: room in the active segment (no roll), written but
+ * unsynced bytes stay within WAL_MAX_WRITE, fewer than
+ * WAL_MAX_TAKEN_QUEUES taken. Otherwise the writer thread is woken as for
+ * any append. The sync is always the sync thread's. Lock not held. */
+static void inline_write(chronik_wal *w)
+{
+	struct wal_queue *b, *nq = NULL;
+	int r;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->failed || w->closing || w->writer_active ||
+	    w->inline_writing || w->q->n == 0 ||
+	    w->nfifo >= WAL_MAX_TAKEN_QUEUES || w->seg_fd < 0 ||
+	    w->seg_old_format || w->seg_unwritten ||
+	    w->q->len > w->seg_cap - w->seg_off ||
+	    w->unsynced + w->q->len > WAL_MAX_WRITE ||
+	    !(nq = queue_get(w))) {
+		if (w->writer_waiting && w->q->n > 0)
+			pthread_cond_signal(&w->cv_work);
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	b = queue_take(w, nq, &w->inline_writing);
+	w->inline_writes++;
+	pthread_mutex_unlock(&w->lock);
+
+	tls_inline = w;
+	r = write_batch(w, b);
+	tls_inline = NULL;
+
+	pthread_mutex_lock(&w->lock);
+	w->inline_writing = 0;
+	b->writer_done = 1;
+	fifo_recycle(w);
+	if (r < 0)
+		pipeline_fail(w, r);
+	else if (w->unsynced > 0 && w->syncer_waiting)
+		pthread_cond_signal(&w->cv_sync);
+	/* The writer has records to take (appended meanwhile), or waits
+	 * for this write before it stops; otherwise it sleeps on. */
+	if (w->writer_waiting && (w->q->n > 0 || w->closing || w->failed))
+		pthread_cond_signal(&w->cv_work);
+	pthread_mutex_unlock(&w->lock);
+}
+
 CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 					uint8_t type,
 					const chronik_wal_buf *bufs,
@@ -1419,11 +1510,12 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 	struct wal_entry *e;
 	uint64_t lsn;
 	uint8_t *p;
-	int r, nonblock;
+	int r, nonblock, inline_ok;
 
 	if (!w || (nbufs && !bufs) ||
 	    (flags & ~(CHRONIK_WAL_APPEND_NONBLOCK |
-		       CHRONIK_WAL_APPEND_WRITTEN)))
+		       CHRONIK_WAL_APPEND_WRITTEN |
+		       CHRONIK_WAL_APPEND_INLINE)))
 		return CHRONIK_EARG;
 	for (size_t i = 0; i < nbufs; i++) {
 		if (bufs[i].len && !bufs[i].base)
@@ -1441,7 +1533,7 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 		pcrc = chronik_util_crc32c(pcrc, bufs[i].base, bufs[i].len);
 	/* From a callback (writer or sync thread) never block: those
 	 * threads are the ones that make room. */
-	nonblock = (flags & CHRONIK_WAL_APPEND_NONBLOCK) ||
+	nonblock = (flags & CHRONIK_WAL_APPEND_NONBLOCK) || tls_inline == w ||
 		   (w->thread_started &&
 		    pthread_equal(pthread_self(), w->thread)) ||
 		   (w->sync_started &&
@@ -1513,7 +1605,11 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 	w->st.records++;
 	w->st.bytes += len;
 	w->st.queued_bytes = q->len;
-	if (w->writer_waiting)
+	/* An inline append wakes the writer only if it cannot write
+	 * itself (inline_write()); so does one from a thread already
+	 * writing inline (a callback's). */
+	inline_ok = (flags & CHRONIK_WAL_APPEND_INLINE) && tls_inline != w;
+	if (w->writer_waiting && !inline_ok)
 		pthread_cond_signal(&w->cv_work);
 	pthread_mutex_unlock(&w->lock);
 
@@ -1532,6 +1628,8 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 	queue_copy_done(w, q);
 	if (lsn_out)
 		*lsn_out = lsn;
+	if (inline_ok)
+		inline_write(w);
 	return 0;
 out:
 	pthread_mutex_unlock(&w->lock);

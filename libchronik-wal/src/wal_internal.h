@@ -38,10 +38,16 @@
  * torn tail. */
 #define WAL_MAX_WRITE ((uint64_t)16 * 1024 * 1024)
 #define WAL_MIN_SEGMENT_SIZE ((uint64_t)64 * 1024)
-/* Queues the writer may have taken before the sync thread completed
- * them: while a sync is slow, records gather in the appenders' queue
- * instead of each becoming a queue (a buffer of its own) of their own. */
-#define WAL_MAX_TAKEN_QUEUES 8
+/* Queues taken (by the writer, or by appenders writing inline) before
+ * the sync thread completed them: while a sync is slow, records gather in
+ * the appenders' queue instead of each becoming a queue of their own.
+ * Inline appends take one queue per write, a few per sync, more while a
+ * sync is slow (tens of ms happen on a busy disk); what they hold is
+ * bounded anyway by WAL_MAX_WRITE (written, not durable) plus the
+ * appenders' queue. */
+#define WAL_MAX_TAKEN_QUEUES 64
+/* Recycled queues that keep their buffer (the others give it back). */
+#define WAL_FREE_KEEP_BUFFERS 8
 /* A recycled queue keeps a buffer of up to this size for its next use. */
 #define WAL_QUEUE_KEEP_BYTES ((size_t)4 * 1024 * 1024)
 /* The next segment, prepared in the background (preallocated, zero-filled
@@ -168,6 +174,7 @@ struct chronik_wal {
 	/* Under lock. */
 	struct wal_queue *q;     /* filled by appenders */
 	struct wal_queue *free_q; /* recycled queues (linked by next) */
+	size_t nfree_buf;         /* of which keep a buffer */
 	/* Queues taken by the writer whose records are not all completed
 	 * yet, oldest first: the writer appends, the sync thread completes
 	 * and recycles. */
@@ -178,6 +185,13 @@ struct chronik_wal {
 	int syncer_waiting;      /* 1 idle, 2 lingering */
 	int writer_stopped;      /* the writer thread will write no more */
 	int writer_blocked;      /* the writer waits for a sync to end */
+	/* The writer thread writes a batch it took (from taking it until
+	 * write_batch() returns), or an appender writes one in its own
+	 * thread (CHRONIK_WAL_APPEND_INLINE): at most one of the two, and
+	 * the writer-thread-only fields below belong to whichever it is. */
+	int writer_active;
+	int inline_writing;
+	uint64_t inline_writes;  /* batches written by appenders */
 	int syncing;             /* a sync_round() is running */
 	uint64_t written_lsn;    /* every LSN <= this is written */
 	uint64_t unsynced;       /* bytes written, not yet durable */
@@ -199,7 +213,8 @@ struct chronik_wal {
 	_Atomic uint32_t durable_seq;
 	_Atomic uint32_t nwaiters;
 
-	/* Writer thread only (after open). */
+	/* Writer thread only (after open), or the appender writing in its
+	 * own thread while inline_writing is set. */
 	int seg_fd;
 	uint64_t seg_off;  /* next write offset in the active segment */
 	uint64_t seg_cap;  /* size of the active segment */

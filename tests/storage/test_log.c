@@ -190,6 +190,98 @@ static void test_log_completion_eventfd(void **state)
 	assert_int_equal(chronik_storage_wait(p, 21, 50), -ETIMEDOUT);
 }
 
+/* CHRONIK_STORAGE_APPEND_WRITTEN answers once the batch is in the WAL
+ * file (one call per batch, status 0); with CHRONIK_STORAGE_APPEND_INLINE
+ * an appender finding the WAL idle writes the batch itself and is
+ * answered in its own thread before chronik_storage_append() returns.
+ * Either way the batch becomes readable once durable. */
+struct written_ctx {
+	atomic_int calls, bad;
+	pthread_t appender;
+	atomic_int in_appender; /* answered in the appending thread */
+};
+
+static void on_written_done(chronik_storage_partition *p, int64_t base,
+			    int status, void *ud)
+{
+	struct written_ctx *c = ud;
+
+	(void)p;
+	(void)base;
+	if (status != 0)
+		atomic_fetch_add(&c->bad, 1);
+	if (pthread_equal(pthread_self(), c->appender))
+		atomic_fetch_add(&c->in_appender, 1);
+	atomic_fetch_add(&c->calls, 1);
+}
+
+static void test_log_append_written_inline(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_partition *p = part(f->s, 0, 0);
+	static struct written_ctx c;
+	int64_t base = -1, end;
+	int n = 0, inline_seen = 0;
+	uint8_t *all;
+	size_t len;
+
+	memset(&c, 0, sizeof c);
+	c.appender = pthread_self();
+	/* Written acknowledgements from the WAL's thread. */
+	for (; n < 20; n++) {
+		uint8_t *b = lt_batch(&len, 2, 0, 30, (uint32_t)n, 5);
+
+		assert_int_equal(chronik_storage_append(
+					 &base, p, b, len,
+					 CHRONIK_STORAGE_APPEND_WRITTEN,
+					 on_written_done, &c),
+				 0);
+		free(b);
+	}
+	assert_int_equal(chronik_storage_wait(p, base + 2, 5000), 0);
+	assert_int_equal(atomic_load(&c.calls), 20);
+	assert_int_equal(atomic_load(&c.in_appender), 0);
+	/* Inline, one at a time on an idle WAL (whose first segment may
+	 * still be the preallocated one it leaves early: until then the
+	 * writer thread writes). */
+	for (int i = 0; i < 2000 && inline_seen < 5; i++, n++) {
+		uint8_t *b = lt_batch(&len, 2, 0, 30, (uint32_t)n, 5);
+		int before = atomic_load(&c.in_appender);
+
+		assert_int_equal(chronik_storage_append(
+					 &base, p, b, len,
+					 CHRONIK_STORAGE_APPEND_WRITTEN |
+						 CHRONIK_STORAGE_APPEND_INLINE,
+					 on_written_done, &c),
+				 0);
+		free(b);
+		if (atomic_load(&c.in_appender) > before)
+			inline_seen++;
+		assert_int_equal(chronik_storage_wait(p, base + 2, 5000), 0);
+		if (!inline_seen)
+			lt_sleep_ms(1);
+	}
+	assert_int_equal(inline_seen, 5);
+	assert_int_equal(atomic_load(&c.calls), n);
+	assert_int_equal(atomic_load(&c.bad), 0);
+	all = lt_read_all(&len, &end, p, 0);
+	assert_int_equal(check_blob(all, len, 0, 2), n);
+	assert_int_equal(end, 2 * n);
+	free(all);
+	/* INLINE without WRITTEN is accepted and changes nothing. */
+	{
+		uint8_t *b = lt_batch(&len, 2, 0, 30, 99, 5);
+
+		assert_int_equal(chronik_storage_append(
+					 &base, p, b, len,
+					 CHRONIK_STORAGE_APPEND_INLINE, NULL,
+					 NULL),
+				 0);
+		free(b);
+		assert_int_equal(chronik_storage_wait(p, base + 2, 5000), 0);
+	}
+}
+
 static void test_log_rejects_bad_batches(void **state)
 {
 	struct fixture *f = *state;
@@ -916,6 +1008,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_append_read, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_log_completion_eventfd,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_append_written_inline,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_rejects_bad_batches,
 						setup, teardown),

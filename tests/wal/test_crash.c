@@ -62,6 +62,8 @@ static void child_ack(uint64_t lsn, int status, void *ud)
 	uintptr_t v = (uintptr_t)ud;
 	struct ack a;
 
+	if (status == CHRONIK_WAL_WRITTEN)
+		return; /* only durable records are reported */
 	if (status != 0)
 		_exit(3); /* no I/O errors expected here */
 	a.lsn = lsn;
@@ -74,6 +76,7 @@ static void child_ack(uint64_t lsn, int status, void *ud)
 struct child_thr {
 	chronik_wal *w;
 	uint32_t tid, seq0;
+	unsigned int flags;
 };
 
 static void *child_appender(void *p)
@@ -87,8 +90,8 @@ static void *child_appender(void *p)
 		uint64_t lsn;
 
 		make_payload(buf, t->tid, seq);
-		if (chronik_wal_appendv(&lsn, t->w, 1, &b, 1, 0, child_ack,
-					(void *)tag) != 0)
+		if (chronik_wal_appendv(&lsn, t->w, 1, &b, 1, t->flags,
+					child_ack, (void *)tag) != 0)
 			_exit(5);
 		if (seq % 16 == 0)
 			chronik_wal_wait(t->w, lsn, -1);
@@ -116,6 +119,13 @@ static void child_main(const char *dir, int cycle, int fd)
 		t[i].w = w;
 		t[i].tid = (uint32_t)(cycle * THREADS + i);
 		t[i].seq0 = 0;
+		/* Every other cycle, appenders write inline (half of them
+		 * with written acknowledgements): the writer, the sync
+		 * thread and the appenders all write and sync at once. */
+		t[i].flags = cycle % 2 == 0 ? 0
+			     : i % 2	    ? CHRONIK_WAL_APPEND_INLINE |
+						 CHRONIK_WAL_APPEND_WRITTEN
+					    : CHRONIK_WAL_APPEND_INLINE;
 		pthread_create(&th[i], NULL, child_appender, &t[i]);
 	}
 	for (;;)

@@ -140,6 +140,10 @@ static chronik_wal *open_inj(const char *dir, struct inject *in)
 	return w;
 }
 
+/* Added to every append's flags: 0, or CHRONIK_WAL_APPEND_INLINE for the
+ * runs where appenders write the queue themselves. */
+static unsigned int extra_flags;
+
 /* Append n records with callbacks; returns how many were accepted. */
 static int append_n(chronik_wal *w, int n, struct acks *a)
 {
@@ -151,7 +155,9 @@ static int append_n(chronik_wal *w, int n, struct acks *a)
 		chronik_wal_buf b = {buf, sizeof buf};
 		uint64_t lsn;
 		int r = chronik_wal_appendv(&lsn, w, 1, &b, 1,
-					    i % 3 ? 0 : CHRONIK_WAL_APPEND_WRITTEN,
+					    (i % 3 ? 0
+						   : CHRONIK_WAL_APPEND_WRITTEN) |
+						    extra_flags,
 					    ack_cb, a);
 
 		if (r == 0)
@@ -179,6 +185,8 @@ static void run_failure(int mode, int err)
 	in.falloc_ok = mode == 2 ? 2 : 1 << 30;
 	w = open_inj(dir, &in);
 	accepted = append_n(w, 400, &a);
+	if (extra_flags && mode == 1)
+		assert_true(w->inline_writes > 0);
 	/* Wait for the writer to deal with everything accepted. */
 	chronik_wal_wait(w, (uint64_t)accepted, 10000);
 	assert_int_equal(chronik_wal_status(w), -err);
@@ -330,8 +338,9 @@ static void *slow_appender(void *arg)
 		chronik_wal_buf b = {buf, 50 + (size_t)(i % 250)};
 
 		if (chronik_wal_appendv(NULL, s->w, 2, &b, 1,
-					CHRONIK_WAL_APPEND_WRITTEN, slow_cb,
-					s) != 0) {
+					CHRONIK_WAL_APPEND_WRITTEN |
+						extra_flags,
+					slow_cb, s) != 0) {
 			pthread_mutex_lock(&s->m);
 			s->bad++;
 			pthread_mutex_unlock(&s->m);
@@ -367,6 +376,9 @@ static void test_faults_slow_sync_writer_ahead(void **state)
 	assert_int_equal(chronik_wal_wait(s.w, 2000, -1), 0);
 	assert_int_equal(chronik_wal_stats_get(&st, s.w), 0);
 	assert_true(st.batches > st.syncs);
+	/* The appenders did write some of it themselves. */
+	if (extra_flags)
+		assert_true(s.w->inline_writes > 0);
 	assert_int_equal(chronik_wal_close(s.w), 0);
 	assert_int_equal(s.bad, 0);
 	assert_int_equal(s.written, 2000);
@@ -384,6 +396,19 @@ static void test_faults_slow_sync_writer_ahead(void **state)
 	free(dir);
 }
 
+/* The same with appenders writing inline (CHRONIK_WAL_APPEND_INLINE):
+ * their write failures fail the WAL the same way, and nothing they wrote
+ * is acknowledged as durable before a sync. */
+static void test_faults_inline(void **state)
+{
+	extra_flags = CHRONIK_WAL_APPEND_INLINE;
+	test_faults_sync_eio(state);
+	test_faults_write_enospc(state);
+	test_faults_short_writes(state);
+	test_faults_slow_sync_writer_ahead(state);
+	extra_flags = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_faults_short_writes),
 		cmocka_unit_test(test_faults_prepare_fails_roll_creates),
 		cmocka_unit_test(test_faults_slow_sync_writer_ahead),
+		cmocka_unit_test(test_faults_inline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

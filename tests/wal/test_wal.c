@@ -331,6 +331,122 @@ static void test_wal_written_callbacks(void **state)
 	pthread_mutex_destroy(&s.m);
 }
 
+/* CHRONIK_WAL_APPEND_INLINE: an appender finding the writer idle writes
+ * the queue itself, so its CHRONIK_WAL_WRITTEN callback runs in its own
+ * thread before appendv returns; under several appenders mixing inline,
+ * written-acknowledged and plain records, every record still gets its
+ * calls in order (written before final, finals in LSN order, each once),
+ * and everything reads back in LSN order after a reopen. */
+struct inline_state {
+	pthread_mutex_t m;
+	chronik_wal *w;
+	uint64_t last_final;
+	int bad, finals, writtens;
+};
+
+static _Thread_local int inline_here; /* written callbacks in this thread */
+
+static void inline_cb(uint64_t lsn, int status, void *ud)
+{
+	struct inline_state *s = ud;
+
+	pthread_mutex_lock(&s->m);
+	if (status == CHRONIK_WAL_WRITTEN) {
+		s->writtens++;
+		inline_here++;
+		if (lsn <= s->last_final)
+			s->bad++; /* written after its final call */
+	} else {
+		if (status != 0 || lsn != s->last_final + 1 ||
+		    chronik_wal_durable_lsn(s->w) < lsn)
+			s->bad++;
+		s->last_final = lsn;
+		s->finals++;
+	}
+	pthread_mutex_unlock(&s->m);
+}
+
+static void *inline_appender(void *arg)
+{
+	struct inline_state *s = arg;
+	static const unsigned int fl[4] = {
+		CHRONIK_WAL_APPEND_INLINE | CHRONIK_WAL_APPEND_WRITTEN,
+		CHRONIK_WAL_APPEND_INLINE, CHRONIK_WAL_APPEND_WRITTEN, 0};
+	uint8_t buf[700];
+
+	memset(buf, 0x3c, sizeof buf);
+	for (int i = 0; i < 1000; i++) {
+		chronik_wal_buf b = {buf, 1 + (size_t)(i * 7 % 700)};
+
+		if (chronik_wal_appendv(NULL, s->w, 5, &b, 1, fl[i % 4],
+					inline_cb, s) != 0) {
+			pthread_mutex_lock(&s->m);
+			s->bad++;
+			pthread_mutex_unlock(&s->m);
+		}
+		if (i % 100 == 0)
+			usleep(200);
+	}
+	return NULL;
+}
+
+static void test_wal_inline_writes(void **state)
+{
+	struct fixture *f = *state;
+	static struct inline_state s;
+	chronik_wal *w = open_wal(f->dir, 256 * 1024, CHRONIK_WAL_SYNC_DATA);
+	chronik_wal_reader *r;
+	chronik_wal_record rec;
+	pthread_t t[4];
+	uint64_t lsn = 0, n = 0;
+	int seen = 0;
+
+	memset(&s, 0, sizeof s);
+	pthread_mutex_init(&s.m, NULL);
+	s.w = w;
+	/* Alone and idle: written in this thread, answered before return.
+	 * The first segment of a new WAL may have unwritten extents, which
+	 * the writer leaves as soon as a zero-filled one is ready; until
+	 * then appends go to the writer thread. */
+	for (int i = 0; i < 2000 && seen < 5; i++) {
+		chronik_wal_buf b = {"inline", 6};
+		int before = inline_here;
+
+		assert_int_equal(chronik_wal_appendv(
+					 &lsn, w, 5, &b, 1,
+					 CHRONIK_WAL_APPEND_INLINE |
+						 CHRONIK_WAL_APPEND_WRITTEN,
+					 inline_cb, &s),
+				 0);
+		if (inline_here > before)
+			seen++;
+		assert_int_equal(chronik_wal_wait(w, lsn, 5000), 0);
+		if (!seen)
+			usleep(1000);
+	}
+	assert_int_equal(seen, 5);
+	/* Several appenders at once. */
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, inline_appender, &s);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	lsn = chronik_wal_next_lsn(w) - 1;
+	assert_int_equal(chronik_wal_wait(w, lsn, 10000), 0);
+	assert_int_equal(chronik_wal_close(w), 0);
+	assert_int_equal(s.bad, 0);
+	assert_int_equal(s.finals, (int)lsn);
+	w = open_wal(f->dir, 256 * 1024, CHRONIK_WAL_SYNC_DATA);
+	assert_int_equal(chronik_wal_reader_open(&r, w, 1), 0);
+	while (chronik_wal_reader_next(&rec, r) == 1) {
+		assert_int_equal(rec.lsn, ++n);
+		assert_int_equal(rec.type, 5);
+	}
+	assert_int_equal(n, lsn);
+	chronik_wal_reader_close(r);
+	assert_int_equal(chronik_wal_close(w), 0);
+	pthread_mutex_destroy(&s.m);
+}
+
 static void test_wal_limits_and_wait(void **state)
 {
 	struct fixture *f = *state;
@@ -812,6 +928,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_written_callbacks,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_inline_writes, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_wal_limits_and_wait,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_event_fd, setup,

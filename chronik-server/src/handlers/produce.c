@@ -126,7 +126,11 @@ static void produce_done(void *arg)
 	chronik_request_complete(req);
 }
 
-/* WAL writer thread. */
+/* A WAL thread, or the loop itself: an acks=1 batch may be written by
+ * the loop thread (CHRONIK_STORAGE_APPEND_INLINE), and its early
+ * completion (or another request's written with it) then runs there,
+ * during chronik_storage_append(). The handler's own count keeps its
+ * request from completing before the handler ends. */
 static void on_append(chronik_storage_partition *p, int64_t base,
 		      int status, void *ud)
 {
@@ -356,12 +360,15 @@ static int produce_partition(chronik_request *req, produce_state *st,
 		}
 		/* acks=1 is answered once the batch is in the WAL file, as
 		 * Kafka's leader answers it once the batch is in its log
-		 * (unless acks1.durable); acks=all and idempotent batches
+		 * (unless acks1.durable); the loop writes it itself when
+		 * the WAL writer is idle (no thread hand-off on the way to
+		 * the answer). acks=all and idempotent batches
 		 * (whose state must only count durable batches) wait for
 		 * the sync. */
 		rc = chronik_storage_append(&base, part, e.data, e.size,
 					    acks1_early && h->producer_id < 0
-						    ? CHRONIK_STORAGE_APPEND_WRITTEN
+						    ? CHRONIK_STORAGE_APPEND_WRITTEN |
+							      CHRONIK_STORAGE_APPEND_INLINE
 						    : 0,
 					    acks0 ? NULL : on_append, s);
 		if (rc != 0) {

@@ -148,7 +148,11 @@ typedef void (*chronik_storage_log_cb)(int level, const char *msg,
 
 /**
  * Completion of one chronik_storage_append(), called exactly once from one
- * of the WAL's threads (never from the appending thread).
+ * of the WAL's threads, never from the appending thread, except the early
+ * completion of a batch appended with CHRONIK_STORAGE_APPEND_WRITTEN: it
+ * may also come from the thread of a CHRONIK_STORAGE_APPEND_INLINE append
+ * (this batch's own, before chronik_storage_append() returns, or
+ * another's).
  * @param p           the partition.
  * @param base_offset offset assigned to the batch's first record.
  * @param status      0 once durable and visible to readers (with
@@ -370,6 +374,17 @@ CHRONIK_STORAGE_API int chronik_storage_partition_set_config(
  * WAL fails before that, the callback does not run again. This is Kafka's
  * acks=1 (the leader has it in its log). @since 0.2 */
 #define CHRONIK_STORAGE_APPEND_WRITTEN 0x2u
+/** chronik_storage_append() flag, with CHRONIK_STORAGE_APPEND_WRITTEN:
+ * the calling thread may write the batch to the WAL file itself
+ * (CHRONIK_WAL_APPEND_INLINE) when the WAL's writer is idle, instead of
+ * handing it to the writer thread. The early completion may then run in
+ * the calling thread before this call returns (so may those of other
+ * CHRONIK_STORAGE_APPEND_WRITTEN batches written with it); for this
+ * batch's own, the event fd is not written. The caller must not hold a
+ * lock its callbacks take. For an event loop answering Kafka acks=1 this
+ * spares two thread wake-ups per request. Ignored without
+ * CHRONIK_STORAGE_APPEND_WRITTEN. @since 0.3 */
+#define CHRONIK_STORAGE_APPEND_INLINE 0x4u
 
 /**
  * Append one record batch (magic 2) to a partition.
@@ -387,8 +402,9 @@ CHRONIK_STORAGE_API int chronik_storage_partition_set_config(
  * @param p        the partition.
  * @param batch    one record batch; not referenced after the call.
  * @param len      its exact length.
- * @param flags    0, CHRONIK_STORAGE_APPEND_CONTROL and/or
- *                 CHRONIK_STORAGE_APPEND_WRITTEN.
+ * @param flags    0, or any of CHRONIK_STORAGE_APPEND_CONTROL,
+ *                 CHRONIK_STORAGE_APPEND_WRITTEN and
+ *                 CHRONIK_STORAGE_APPEND_INLINE.
  * @param cb       optional completion; runs exactly once iff the call
  *                 returns 0.
  * @param userdata passed to @p cb.

@@ -10,8 +10,10 @@
  * internal writer thread per handle writes what they queued, and one sync
  * makes everything written so far durable (group commit), run by the
  * writer itself or, when records wait for their write to be acknowledged,
- * by an internal sync thread while the writer goes on writing. Durability
- * is reported in three interchangeable ways:
+ * by an internal sync thread while the writer goes on writing. An
+ * appender may also write the queue in its own thread
+ * (CHRONIK_WAL_APPEND_INLINE). Durability is reported in three
+ * interchangeable ways:
  *
  *  - a per-record callback (and a per-handle on_commit callback), called
  *    from the WAL's writer or sync thread;
@@ -144,8 +146,10 @@ enum chronik_wal_sync_mode {
 /**
  * Completion of one appended record, called once from the WAL's writer or
  * sync thread (and, for a record appended with CHRONIK_WAL_APPEND_WRITTEN,
- * once before that from the writer thread with status
- * CHRONIK_WAL_WRITTEN, if and only if the record was written).
+ * once before that with status CHRONIK_WAL_WRITTEN, if and only if the
+ * record was written, from the writer thread or from the thread of a
+ * CHRONIK_WAL_APPEND_INLINE append that wrote it, possibly before that
+ * append returns).
  *
  * @param lsn      the record's LSN.
  * @param status   0 when the record is durable; CHRONIK_WAL_WRITTEN (see
@@ -166,9 +170,10 @@ typedef void (*chronik_wal_append_cb)(uint64_t lsn, int status,
 /**
  * Per-handle notification. As on_commit: called from the writer or the
  * sync thread after every sync once its records' own callbacks have run. As
- * on_written: called from the writer thread after every write once the
- * CHRONIK_WAL_WRITTEN callbacks of its records have run; durable_lsn is
- * then the highest LSN written (status 0).
+ * on_written: called after every write once the CHRONIK_WAL_WRITTEN
+ * callbacks of its records have run, from the thread that wrote (the
+ * writer's, or an inline appender's); durable_lsn is then the highest LSN
+ * written (status 0).
  *
  * @param w           the handle.
  * @param durable_lsn every LSN <= this is durable.
@@ -332,6 +337,20 @@ typedef struct chronik_wal_buf {
  * CHRONIK_WAL_WRITTEN once the record is written, before it is durable.
  * @since 0.2 */
 #define CHRONIK_WAL_APPEND_WRITTEN 0x2u
+/** chronik_wal_appendv() flag: the calling thread may write the queued
+ * records itself (this one and any queued before it) instead of handing
+ * them to the writer thread, when that needs no wait: nobody else is
+ * writing, the active segment has room, and the bytes written but not yet
+ * durable stay within bounds. The call then returns once they are written
+ * (typically tens of microseconds: one pwrite), and the
+ * CHRONIK_WAL_WRITTEN callbacks of those records (any appender's) and
+ * on_written run in the calling thread before it returns; the final
+ * callbacks still come from the sync thread. Otherwise the append behaves
+ * as without the flag. For a caller that answers at CHRONIK_WAL_WRITTEN
+ * (e.g. an event loop answering Kafka acks=1), this spares two thread
+ * wake-ups per acknowledgement. The caller must not hold a lock its
+ * callbacks take. @since 0.3 */
+#define CHRONIK_WAL_APPEND_INLINE 0x4u
 
 /**
  * Append one record whose payload is the concatenation of @p bufs.
@@ -347,8 +366,9 @@ typedef struct chronik_wal_buf {
  *                 readers).
  * @param bufs     @p nbufs buffers; may be NULL if nbufs is 0.
  * @param nbufs    number of buffers.
- * @param flags    0, or CHRONIK_WAL_APPEND_NONBLOCK and/or
- *                 CHRONIK_WAL_APPEND_WRITTEN.
+ * @param flags    0, or any of CHRONIK_WAL_APPEND_NONBLOCK,
+ *                 CHRONIK_WAL_APPEND_WRITTEN and
+ *                 CHRONIK_WAL_APPEND_INLINE.
  * @param cb       optional completion, called exactly once with the final
  *                 status from a WAL thread if (and only if) this call
  *                 returns 0; with CHRONIK_WAL_APPEND_WRITTEN, possibly once
