@@ -655,6 +655,21 @@ static void on_storage_event(uv_poll_t *p, int status, int events)
 	chronik_fetch_wake(b);
 }
 
+/* End of a loop iteration: the acks=1 batches appended meanwhile
+ * (deferred) go to the WAL file in one write, from this thread when the
+ * WAL's writer is idle, and the requests that completed are answered now,
+ * without waiting for a wake-up. */
+static void on_storage_flush(uv_check_t *h)
+{
+	chronik_broker *b = h->data;
+
+	if (!b->storage_flush_due)
+		return;
+	b->storage_flush_due = false;
+	chronik_storage_append_flush(b->storage);
+	post_drain(b);
+}
+
 /* Metrics collector (HTTP thread, at each scrape): the WAL's own
  * counters (wal_metrics.c), while the storage is open. */
 static void wal_collector(chronik_metrics *reg, void *ud)
@@ -685,6 +700,7 @@ static void shutdown_finish(chronik_broker *b)
 	uv_timer_stop(&b->shutdown_timer);
 	close_handle((uv_handle_t *)&b->shutdown_timer);
 	close_handle((uv_handle_t *)&b->storage_poll);
+	close_handle((uv_handle_t *)&b->storage_flush);
 	close_handle((uv_handle_t *)&b->sigterm);
 	close_handle((uv_handle_t *)&b->sigint);
 	uv_mutex_lock(&b->post_mu);
@@ -877,6 +893,10 @@ int chronik_broker_open(chronik_broker *b, const chronik_config *cfg,
 		     chronik_storage_event_fd(b->storage));
 	b->storage_poll.data = b;
 	uv_poll_start(&b->storage_poll, UV_READABLE, on_storage_event);
+	uv_check_init(loop, &b->storage_flush);
+	b->storage_flush.data = b;
+	uv_check_start(&b->storage_flush, on_storage_flush);
+	uv_unref((uv_handle_t *)&b->storage_flush);
 	uv_timer_init(loop, &b->shutdown_timer);
 	b->shutdown_timer.data = b;
 	uv_signal_init(loop, &b->sigterm);

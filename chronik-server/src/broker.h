@@ -248,6 +248,11 @@ struct chronik_broker {
 	void *buf_pool[256];
 	size_t nbuf_pool;
 	uv_poll_t storage_poll;
+	/* Runs at the end of every loop iteration: writes the acks=1 batches
+	 * the iteration appended with CHRONIK_STORAGE_APPEND_DEFER (when
+	 * storage_flush_due) and answers what that completed. Loop thread. */
+	uv_check_t storage_flush;
+	bool storage_flush_due;
 	uv_signal_t sigterm, sigint;
 	uv_async_t post_async;
 	uv_timer_t shutdown_timer;

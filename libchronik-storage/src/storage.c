@@ -824,11 +824,6 @@ static void wq_wake(chronik_storage *s)
  * tail space (the WAL thread must keep completing). */
 static _Thread_local int in_completion;
 
-/* The entry this thread is appending to the WAL right now: its early
- * completion, if it runs inline (CHRONIK_STORAGE_APPEND_INLINE), needs no
- * event fd write; the appending caller learns of it on return. */
-static _Thread_local const struct slog_entry *appending;
-
 static void wake_tail(chronik_storage *s)
 {
 	if (atomic_load(&s->tail_waiters) == 0)
@@ -902,8 +897,7 @@ static void on_wal_record(uint64_t lsn, int status, void *ud)
 			e->cb(p, e->base, 0, e->ud);
 			in_completion = 0;
 			e->cb = NULL; /* answered; durability follows */
-			if (e != appending)
-				s->written_answered = 1;
+			s->written_answered = 1;
 		}
 		return;
 	}
@@ -1052,7 +1046,7 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 
 	if (!p || !batch || (flags & ~(CHRONIK_STORAGE_APPEND_CONTROL |
 				       CHRONIK_STORAGE_APPEND_WRITTEN |
-				       CHRONIK_STORAGE_APPEND_INLINE)))
+				       CHRONIK_STORAGE_APPEND_DEFER)))
 		return CHRONIK_EARG;
 	if (len < SLOG_BATCH_HDR)
 		return CHRONIK_ETRUNCATED;
@@ -1108,15 +1102,12 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 	wb.base = e->data;
 	wb.len = e->hdr_len + len;
 	wflags = 0;
-	if ((flags & CHRONIK_STORAGE_APPEND_WRITTEN) && cb) {
+	if ((flags & CHRONIK_STORAGE_APPEND_WRITTEN) && cb)
 		wflags = CHRONIK_WAL_APPEND_WRITTEN;
-		if (flags & CHRONIK_STORAGE_APPEND_INLINE)
-			wflags |= CHRONIK_WAL_APPEND_INLINE;
-	}
-	appending = e;
+	if (flags & CHRONIK_STORAGE_APPEND_DEFER)
+		wflags |= CHRONIK_WAL_APPEND_DEFER;
 	r = chronik_wal_appendv(NULL, s->wal, SLOG_WAL_BATCH, &wb, 1, wflags,
 				on_wal_record, e);
-	appending = NULL;
 	if (r < 0) {
 		struct slog_entry **pp = &p->tail_head;
 
@@ -1139,6 +1130,13 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 	if (base_offset_out)
 		*base_offset_out = h.base;
 	return 0;
+}
+
+CHRONIK_STORAGE_API int chronik_storage_append_flush(chronik_storage *s)
+{
+	if (!s)
+		return CHRONIK_EARG;
+	return chronik_wal_flush(s->wal);
 }
 
 CHRONIK_STORAGE_API int chronik_storage_wait(chronik_storage_partition *p,

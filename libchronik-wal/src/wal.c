@@ -943,7 +943,7 @@ static void *writer_main(void *arg)
 		struct wal_queue *b, *nq;
 		int r;
 
-		/* An appender writing in its own thread is waited for even
+		/* A flush writing in its own thread is waited for even
 		 * when closing or failed: it may still add written bytes. */
 		while ((w->q->n == 0 && !w->closing && !w->failed) ||
 		       w->inline_writing) {
@@ -960,7 +960,7 @@ static void *writer_main(void *arg)
 		if (!w->inline_writing &&
 		    (w->failed || (w->q->n == 0 && w->closing)))
 			break; /* failed, or closing and drained */
-		/* An appender may have written the queue itself, or be
+		/* A flush may have written the queue itself, or be
 		 * writing, while the writer was blocked. */
 		if (w->inline_writing || w->q->n == 0)
 			continue;
@@ -968,7 +968,7 @@ static void *writer_main(void *arg)
 		    !w->q->want_written) {
 			linger(w, &writer_linger_ops, &w->cv_work,
 			       &w->writer_waiting, last_len);
-			/* An appender may have written the queue itself. */
+			/* A flush may have written the queue itself. */
 			if (w->inline_writing || w->q->n == 0) {
 				busy = 0;
 				continue;
@@ -1448,10 +1448,10 @@ CHRONIK_WAL_API int chronik_wal_close(chronik_wal *w)
  * appends from the callbacks it runs must not block. */
 static _Thread_local const chronik_wal *tls_inline;
 
-/* CHRONIK_WAL_APPEND_INLINE: write what is queued in the appender's own
- * thread, sparing the hand-off to the writer thread (two thread wake-ups
- * per acknowledgement for CHRONIK_WAL_APPEND_WRITTEN records). Only when
- * neither the writer thread nor another appender is writing, and when the
+/* chronik_wal_flush(): write what is queued in the caller's own thread,
+ * sparing the hand-off to the writer thread (two thread wake-ups per
+ * acknowledgement for CHRONIK_WAL_APPEND_WRITTEN records). Only when
+ * neither the writer thread nor another thread is writing, and when the
  * write needs no wait: room in the active segment (no roll), written but
  * unsynced bytes stay within WAL_MAX_WRITE, fewer than
  * WAL_MAX_TAKEN_QUEUES taken. Otherwise the writer thread is woken as for
@@ -1510,12 +1510,12 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 	struct wal_entry *e;
 	uint64_t lsn;
 	uint8_t *p;
-	int r, nonblock, inline_ok;
+	int r, nonblock, defer;
 
 	if (!w || (nbufs && !bufs) ||
 	    (flags & ~(CHRONIK_WAL_APPEND_NONBLOCK |
 		       CHRONIK_WAL_APPEND_WRITTEN |
-		       CHRONIK_WAL_APPEND_INLINE)))
+		       CHRONIK_WAL_APPEND_DEFER)))
 		return CHRONIK_EARG;
 	for (size_t i = 0; i < nbufs; i++) {
 		if (bufs[i].len && !bufs[i].base)
@@ -1605,11 +1605,10 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 	w->st.records++;
 	w->st.bytes += len;
 	w->st.queued_bytes = q->len;
-	/* An inline append wakes the writer only if it cannot write
-	 * itself (inline_write()); so does one from a thread already
-	 * writing inline (a callback's). */
-	inline_ok = (flags & CHRONIK_WAL_APPEND_INLINE) && tls_inline != w;
-	if (w->writer_waiting && !inline_ok)
+	/* A deferred append leaves the writer asleep: the caller's
+	 * chronik_wal_flush() writes it, or wakes the writer. */
+	defer = (flags & CHRONIK_WAL_APPEND_DEFER) != 0;
+	if (w->writer_waiting && !defer)
 		pthread_cond_signal(&w->cv_work);
 	pthread_mutex_unlock(&w->lock);
 
@@ -1628,8 +1627,6 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 	queue_copy_done(w, q);
 	if (lsn_out)
 		*lsn_out = lsn;
-	if (inline_ok)
-		inline_write(w);
 	return 0;
 out:
 	pthread_mutex_unlock(&w->lock);
@@ -1645,6 +1642,23 @@ CHRONIK_WAL_API int chronik_wal_append(uint64_t *lsn_out, chronik_wal *w,
 	b.base = data;
 	b.len = len;
 	return chronik_wal_appendv(lsn_out, w, type, &b, 1, 0, NULL, NULL);
+}
+
+CHRONIK_WAL_API int chronik_wal_flush(chronik_wal *w)
+{
+	if (!w)
+		return CHRONIK_EARG;
+	if (tls_inline == w) {
+		/* From a callback of this thread's own inline write: the
+		 * writer takes what is queued once this write ends. */
+		pthread_mutex_lock(&w->lock);
+		if (w->writer_waiting && w->q->n > 0)
+			pthread_cond_signal(&w->cv_work);
+		pthread_mutex_unlock(&w->lock);
+		return 0;
+	}
+	inline_write(w);
+	return 0;
 }
 
 /* ---- completion ---- */

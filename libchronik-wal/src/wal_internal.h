@@ -38,10 +38,11 @@
  * torn tail. */
 #define WAL_MAX_WRITE ((uint64_t)16 * 1024 * 1024)
 #define WAL_MIN_SEGMENT_SIZE ((uint64_t)64 * 1024)
-/* Queues taken (by the writer, or by appenders writing inline) before
- * the sync thread completed them: while a sync is slow, records gather in
- * the appenders' queue instead of each becoming a queue of their own.
- * Inline appends take one queue per write, a few per sync, more while a
+/* Queues taken (by the writer, or by a chronik_wal_flush() writing
+ * inline) before the sync thread completed them: while a sync is slow,
+ * records gather in the appenders' queue instead of each becoming a queue
+ * of their own.
+ * Inline writes take one queue per flush, a few per sync, more while a
  * sync is slow (tens of ms happen on a busy disk); what they hold is
  * bounded anyway by WAL_MAX_WRITE (written, not durable) plus the
  * appenders' queue. */
@@ -186,12 +187,12 @@ struct chronik_wal {
 	int writer_stopped;      /* the writer thread will write no more */
 	int writer_blocked;      /* the writer waits for a sync to end */
 	/* The writer thread writes a batch it took (from taking it until
-	 * write_batch() returns), or an appender writes one in its own
-	 * thread (CHRONIK_WAL_APPEND_INLINE): at most one of the two, and
-	 * the writer-thread-only fields below belong to whichever it is. */
+	 * write_batch() returns), or a thread in chronik_wal_flush() writes
+	 * one itself: at most one of the two, and the writer-thread-only
+	 * fields below belong to whichever it is. */
 	int writer_active;
 	int inline_writing;
-	uint64_t inline_writes;  /* batches written by appenders */
+	uint64_t inline_writes;  /* batches written by flushes */
 	int syncing;             /* a sync_round() is running */
 	uint64_t written_lsn;    /* every LSN <= this is written */
 	uint64_t unsynced;       /* bytes written, not yet durable */

@@ -191,10 +191,10 @@ static void test_log_completion_eventfd(void **state)
 }
 
 /* CHRONIK_STORAGE_APPEND_WRITTEN answers once the batch is in the WAL
- * file (one call per batch, status 0); with CHRONIK_STORAGE_APPEND_INLINE
- * an appender finding the WAL idle writes the batch itself and is
- * answered in its own thread before chronik_storage_append() returns.
- * Either way the batch becomes readable once durable. */
+ * file (one call per batch, status 0); with CHRONIK_STORAGE_APPEND_DEFER
+ * the batch waits for chronik_storage_append_flush(), which finding the
+ * WAL idle writes it in the caller's thread and answers there before it
+ * returns. Either way the batch becomes readable once durable. */
 struct written_ctx {
 	atomic_int calls, bad;
 	pthread_t appender;
@@ -241,9 +241,9 @@ static void test_log_append_written_inline(void **state)
 	assert_int_equal(chronik_storage_wait(p, base + 2, 5000), 0);
 	assert_int_equal(atomic_load(&c.calls), 20);
 	assert_int_equal(atomic_load(&c.in_appender), 0);
-	/* Inline, one at a time on an idle WAL (whose first segment may
-	 * still be the preallocated one it leaves early: until then the
-	 * writer thread writes). */
+	/* Deferred and flushed, one at a time on an idle WAL (whose first
+	 * segment may still be the preallocated one it leaves early: until
+	 * then the writer thread writes). */
 	for (int i = 0; i < 2000 && inline_seen < 5; i++, n++) {
 		uint8_t *b = lt_batch(&len, 2, 0, 30, (uint32_t)n, 5);
 		int before = atomic_load(&c.in_appender);
@@ -251,10 +251,12 @@ static void test_log_append_written_inline(void **state)
 		assert_int_equal(chronik_storage_append(
 					 &base, p, b, len,
 					 CHRONIK_STORAGE_APPEND_WRITTEN |
-						 CHRONIK_STORAGE_APPEND_INLINE,
+						 CHRONIK_STORAGE_APPEND_DEFER,
 					 on_written_done, &c),
 				 0);
 		free(b);
+		assert_int_equal(atomic_load(&c.in_appender), before);
+		assert_int_equal(chronik_storage_append_flush(f->s), 0);
 		if (atomic_load(&c.in_appender) > before)
 			inline_seen++;
 		assert_int_equal(chronik_storage_wait(p, base + 2, 5000), 0);
@@ -268,18 +270,20 @@ static void test_log_append_written_inline(void **state)
 	assert_int_equal(check_blob(all, len, 0, 2), n);
 	assert_int_equal(end, 2 * n);
 	free(all);
-	/* INLINE without WRITTEN is accepted and changes nothing. */
+	/* DEFER without WRITTEN: durable after the flush. */
 	{
 		uint8_t *b = lt_batch(&len, 2, 0, 30, 99, 5);
 
 		assert_int_equal(chronik_storage_append(
 					 &base, p, b, len,
-					 CHRONIK_STORAGE_APPEND_INLINE, NULL,
+					 CHRONIK_STORAGE_APPEND_DEFER, NULL,
 					 NULL),
 				 0);
 		free(b);
+		assert_int_equal(chronik_storage_append_flush(f->s), 0);
 		assert_int_equal(chronik_storage_wait(p, base + 2, 5000), 0);
 	}
+	assert_int_equal(chronik_storage_append_flush(NULL), CHRONIK_EARG);
 }
 
 static void test_log_rejects_bad_batches(void **state)

@@ -93,6 +93,9 @@ static void *child_appender(void *p)
 		if (chronik_wal_appendv(&lsn, t->w, 1, &b, 1, t->flags,
 					child_ack, (void *)tag) != 0)
 			_exit(5);
+		if ((t->flags & CHRONIK_WAL_APPEND_DEFER) && seq % 4 != 1 &&
+		    chronik_wal_flush(t->w) != 0)
+			_exit(6);
 		if (seq % 16 == 0)
 			chronik_wal_wait(t->w, lsn, -1);
 	}
@@ -119,13 +122,14 @@ static void child_main(const char *dir, int cycle, int fd)
 		t[i].w = w;
 		t[i].tid = (uint32_t)(cycle * THREADS + i);
 		t[i].seq0 = 0;
-		/* Every other cycle, appenders write inline (half of them
-		 * with written acknowledgements): the writer, the sync
-		 * thread and the appenders all write and sync at once. */
+		/* Every other cycle, appenders defer and flush, writing
+		 * inline (half of them with written acknowledgements): the
+		 * writer, the sync thread and the appenders all write and
+		 * sync at once. */
 		t[i].flags = cycle % 2 == 0 ? 0
-			     : i % 2	    ? CHRONIK_WAL_APPEND_INLINE |
+			     : i % 2	    ? CHRONIK_WAL_APPEND_DEFER |
 						 CHRONIK_WAL_APPEND_WRITTEN
-					    : CHRONIK_WAL_APPEND_INLINE;
+					    : CHRONIK_WAL_APPEND_DEFER;
 		pthread_create(&th[i], NULL, child_appender, &t[i]);
 	}
 	for (;;)

@@ -140,8 +140,9 @@ static chronik_wal *open_inj(const char *dir, struct inject *in)
 	return w;
 }
 
-/* Added to every append's flags: 0, or CHRONIK_WAL_APPEND_INLINE for the
- * runs where appenders write the queue themselves. */
+/* Added to every append's flags: 0, or CHRONIK_WAL_APPEND_DEFER for the
+ * runs where appenders write the queue themselves (chronik_wal_flush()
+ * after each append). */
 static unsigned int extra_flags;
 
 /* Append n records with callbacks; returns how many were accepted. */
@@ -160,6 +161,8 @@ static int append_n(chronik_wal *w, int n, struct acks *a)
 						    extra_flags,
 					    ack_cb, a);
 
+		if (extra_flags)
+			assert_int_equal(chronik_wal_flush(w), 0);
 		if (r == 0)
 			ok++;
 		else
@@ -340,7 +343,8 @@ static void *slow_appender(void *arg)
 		if (chronik_wal_appendv(NULL, s->w, 2, &b, 1,
 					CHRONIK_WAL_APPEND_WRITTEN |
 						extra_flags,
-					slow_cb, s) != 0) {
+					slow_cb, s) != 0 ||
+		    (extra_flags && chronik_wal_flush(s->w) != 0)) {
 			pthread_mutex_lock(&s->m);
 			s->bad++;
 			pthread_mutex_unlock(&s->m);
@@ -396,12 +400,13 @@ static void test_faults_slow_sync_writer_ahead(void **state)
 	free(dir);
 }
 
-/* The same with appenders writing inline (CHRONIK_WAL_APPEND_INLINE):
+/* The same with appenders writing inline (CHRONIK_WAL_APPEND_DEFER and
+ * chronik_wal_flush()):
  * their write failures fail the WAL the same way, and nothing they wrote
  * is acknowledged as durable before a sync. */
 static void test_faults_inline(void **state)
 {
-	extra_flags = CHRONIK_WAL_APPEND_INLINE;
+	extra_flags = CHRONIK_WAL_APPEND_DEFER;
 	test_faults_sync_eio(state);
 	test_faults_write_enospc(state);
 	test_faults_short_writes(state);

@@ -331,12 +331,13 @@ static void test_wal_written_callbacks(void **state)
 	pthread_mutex_destroy(&s.m);
 }
 
-/* CHRONIK_WAL_APPEND_INLINE: an appender finding the writer idle writes
- * the queue itself, so its CHRONIK_WAL_WRITTEN callback runs in its own
- * thread before appendv returns; under several appenders mixing inline,
- * written-acknowledged and plain records, every record still gets its
- * calls in order (written before final, finals in LSN order, each once),
- * and everything reads back in LSN order after a reopen. */
+/* CHRONIK_WAL_APPEND_DEFER and chronik_wal_flush(): a flush finding the
+ * writer idle writes the queue in the caller's thread, so the
+ * CHRONIK_WAL_WRITTEN callback runs there before the flush returns; under
+ * several appenders mixing deferred (flushed now or later), written-
+ * acknowledged and plain records, every record still gets its calls in
+ * order (written before final, finals in LSN order, each once), and
+ * everything reads back in LSN order after a reopen. */
 struct inline_state {
 	pthread_mutex_t m;
 	chronik_wal *w;
@@ -370,8 +371,8 @@ static void *inline_appender(void *arg)
 {
 	struct inline_state *s = arg;
 	static const unsigned int fl[4] = {
-		CHRONIK_WAL_APPEND_INLINE | CHRONIK_WAL_APPEND_WRITTEN,
-		CHRONIK_WAL_APPEND_INLINE, CHRONIK_WAL_APPEND_WRITTEN, 0};
+		CHRONIK_WAL_APPEND_DEFER | CHRONIK_WAL_APPEND_WRITTEN,
+		CHRONIK_WAL_APPEND_DEFER, CHRONIK_WAL_APPEND_WRITTEN, 0};
 	uint8_t buf[700];
 
 	memset(buf, 0x3c, sizeof buf);
@@ -384,9 +385,17 @@ static void *inline_appender(void *arg)
 			s->bad++;
 			pthread_mutex_unlock(&s->m);
 		}
+		/* Deferred records are flushed at once, or with the next
+		 * ones (a plain append wakes the writer for them too). */
+		if (i % 8 < 3 && chronik_wal_flush(s->w) != 0) {
+			pthread_mutex_lock(&s->m);
+			s->bad++;
+			pthread_mutex_unlock(&s->m);
+		}
 		if (i % 100 == 0)
 			usleep(200);
 	}
+	chronik_wal_flush(s->w);
 	return NULL;
 }
 
@@ -404,6 +413,8 @@ static void test_wal_inline_writes(void **state)
 	memset(&s, 0, sizeof s);
 	pthread_mutex_init(&s.m, NULL);
 	s.w = w;
+	assert_int_equal(chronik_wal_flush(NULL), CHRONIK_EARG);
+	assert_int_equal(chronik_wal_flush(w), 0); /* nothing queued */
 	/* Alone and idle: written in this thread, answered before return.
 	 * The first segment of a new WAL may have unwritten extents, which
 	 * the writer leaves as soon as a zero-filled one is ready; until
@@ -414,10 +425,13 @@ static void test_wal_inline_writes(void **state)
 
 		assert_int_equal(chronik_wal_appendv(
 					 &lsn, w, 5, &b, 1,
-					 CHRONIK_WAL_APPEND_INLINE |
+					 CHRONIK_WAL_APPEND_DEFER |
 						 CHRONIK_WAL_APPEND_WRITTEN,
 					 inline_cb, &s),
 				 0);
+		/* Deferred: nothing written before the flush. */
+		assert_int_equal(inline_here, before);
+		assert_int_equal(chronik_wal_flush(w), 0);
 		if (inline_here > before)
 			seen++;
 		assert_int_equal(chronik_wal_wait(w, lsn, 5000), 0);

@@ -126,11 +126,10 @@ static void produce_done(void *arg)
 	chronik_request_complete(req);
 }
 
-/* A WAL thread, or the loop itself: an acks=1 batch may be written by
- * the loop thread (CHRONIK_STORAGE_APPEND_INLINE), and its early
- * completion (or another request's written with it) then runs there,
- * during chronik_storage_append(). The handler's own count keeps its
- * request from completing before the handler ends. */
+/* A WAL thread, or the loop itself: acks=1 batches are written by the
+ * loop at the end of its iteration (CHRONIK_STORAGE_APPEND_DEFER, then
+ * chronik_storage_append_flush() in broker.c) when the WAL's writer is idle, and
+ * their early completions then run there. */
 static void on_append(chronik_storage_partition *p, int64_t base,
 		      int status, void *ud)
 {
@@ -360,16 +359,19 @@ static int produce_partition(chronik_request *req, produce_state *st,
 		}
 		/* acks=1 is answered once the batch is in the WAL file, as
 		 * Kafka's leader answers it once the batch is in its log
-		 * (unless acks1.durable); the loop writes it itself when
-		 * the WAL writer is idle (no thread hand-off on the way to
-		 * the answer). acks=all and idempotent batches
+		 * (unless acks1.durable); the loop writes it itself at the
+		 * end of its iteration when the WAL writer is idle (no
+		 * thread hand-off on the way to the answer, one write for
+		 * the iteration's batches). acks=all and idempotent batches
 		 * (whose state must only count durable batches) wait for
 		 * the sync. */
+		bool early = acks1_early && h->producer_id < 0;
+		if (early)
+			b->storage_flush_due = true;
 		rc = chronik_storage_append(&base, part, e.data, e.size,
-					    acks1_early && h->producer_id < 0
-						    ? CHRONIK_STORAGE_APPEND_WRITTEN |
-							      CHRONIK_STORAGE_APPEND_INLINE
-						    : 0,
+					    early ? CHRONIK_STORAGE_APPEND_WRITTEN |
+							    CHRONIK_STORAGE_APPEND_DEFER
+						  : 0,
 					    acks0 ? NULL : on_append, s);
 		if (rc != 0) {
 			if (!acks0)

@@ -148,11 +148,10 @@ typedef void (*chronik_storage_log_cb)(int level, const char *msg,
 
 /**
  * Completion of one chronik_storage_append(), called exactly once from one
- * of the WAL's threads, never from the appending thread, except the early
- * completion of a batch appended with CHRONIK_STORAGE_APPEND_WRITTEN: it
- * may also come from the thread of a CHRONIK_STORAGE_APPEND_INLINE append
- * (this batch's own, before chronik_storage_append() returns, or
- * another's).
+ * of the WAL's threads (never from the appending thread during the append),
+ * except the early completion of a batch appended with
+ * CHRONIK_STORAGE_APPEND_WRITTEN: it may also come from a thread in
+ * chronik_storage_append_flush() (before that returns).
  * @param p           the partition.
  * @param base_offset offset assigned to the batch's first record.
  * @param status      0 once durable and visible to readers (with
@@ -374,17 +373,11 @@ CHRONIK_STORAGE_API int chronik_storage_partition_set_config(
  * WAL fails before that, the callback does not run again. This is Kafka's
  * acks=1 (the leader has it in its log). @since 0.2 */
 #define CHRONIK_STORAGE_APPEND_WRITTEN 0x2u
-/** chronik_storage_append() flag, with CHRONIK_STORAGE_APPEND_WRITTEN:
- * the calling thread may write the batch to the WAL file itself
- * (CHRONIK_WAL_APPEND_INLINE) when the WAL's writer is idle, instead of
- * handing it to the writer thread. The early completion may then run in
- * the calling thread before this call returns (so may those of other
- * CHRONIK_STORAGE_APPEND_WRITTEN batches written with it); for this
- * batch's own, the event fd is not written. The caller must not hold a
- * lock its callbacks take. For an event loop answering Kafka acks=1 this
- * spares two thread wake-ups per request. Ignored without
- * CHRONIK_STORAGE_APPEND_WRITTEN. @since 0.3 */
-#define CHRONIK_STORAGE_APPEND_INLINE 0x4u
+/** chronik_storage_append() flag: hand the batch to the WAL without
+ * waking its writer thread (CHRONIK_WAL_APPEND_DEFER); the caller promises
+ * to call chronik_storage_append_flush() soon, e.g. once per event-loop
+ * iteration. @since 0.3 */
+#define CHRONIK_STORAGE_APPEND_DEFER 0x4u
 
 /**
  * Append one record batch (magic 2) to a partition.
@@ -404,7 +397,7 @@ CHRONIK_STORAGE_API int chronik_storage_partition_set_config(
  * @param len      its exact length.
  * @param flags    0, or any of CHRONIK_STORAGE_APPEND_CONTROL,
  *                 CHRONIK_STORAGE_APPEND_WRITTEN and
- *                 CHRONIK_STORAGE_APPEND_INLINE.
+ *                 CHRONIK_STORAGE_APPEND_DEFER.
  * @param cb       optional completion; runs exactly once iff the call
  *                 returns 0.
  * @param userdata passed to @p cb.
@@ -423,6 +416,23 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 	int64_t *base_offset_out, chronik_storage_partition *p,
 	const void *batch, size_t len, unsigned int flags,
 	chronik_storage_append_cb cb, void *userdata);
+
+/**
+ * Write the batches appended so far to the WAL file now: in the calling
+ * thread when the WAL's writer is idle (chronik_wal_flush()), else by
+ * waking the writer. For a caller that appended with
+ * CHRONIK_STORAGE_APPEND_DEFER; with CHRONIK_STORAGE_APPEND_WRITTEN their
+ * early completions (and those of other such batches written with them)
+ * then run in this thread before it returns, so the caller must not hold
+ * a lock its callbacks take. The event fd is written after them as usual.
+ * For an event loop answering Kafka acks=1: defer the appends of one loop
+ * iteration, flush once at its end; no thread wake-up on the way to the
+ * answers, one write for all of them.
+ * @param s the handle.
+ * @return 0; CHRONIK_EARG.
+ * Thread-safe. @since 0.3
+ */
+CHRONIK_STORAGE_API int chronik_storage_append_flush(chronik_storage *s);
 
 /**
  * Wait until every offset below @p offset is durable and visible

@@ -10,10 +10,10 @@
  * internal writer thread per handle writes what they queued, and one sync
  * makes everything written so far durable (group commit), run by the
  * writer itself or, when records wait for their write to be acknowledged,
- * by an internal sync thread while the writer goes on writing. An
- * appender may also write the queue in its own thread
- * (CHRONIK_WAL_APPEND_INLINE). Durability is reported in three
- * interchangeable ways:
+ * by an internal sync thread while the writer goes on writing. A caller
+ * may also write the queue in its own thread (CHRONIK_WAL_APPEND_DEFER,
+ * chronik_wal_flush()). Durability is reported in three interchangeable
+ * ways:
  *
  *  - a per-record callback (and a per-handle on_commit callback), called
  *    from the WAL's writer or sync thread;
@@ -147,9 +147,8 @@ enum chronik_wal_sync_mode {
  * Completion of one appended record, called once from the WAL's writer or
  * sync thread (and, for a record appended with CHRONIK_WAL_APPEND_WRITTEN,
  * once before that with status CHRONIK_WAL_WRITTEN, if and only if the
- * record was written, from the writer thread or from the thread of a
- * CHRONIK_WAL_APPEND_INLINE append that wrote it, possibly before that
- * append returns).
+ * record was written, from the writer thread or from a thread whose
+ * chronik_wal_flush() wrote it, before that call returns).
  *
  * @param lsn      the record's LSN.
  * @param status   0 when the record is durable; CHRONIK_WAL_WRITTEN (see
@@ -172,8 +171,8 @@ typedef void (*chronik_wal_append_cb)(uint64_t lsn, int status,
  * sync thread after every sync once its records' own callbacks have run. As
  * on_written: called after every write once the CHRONIK_WAL_WRITTEN
  * callbacks of its records have run, from the thread that wrote (the
- * writer's, or an inline appender's); durable_lsn is then the highest LSN
- * written (status 0).
+ * writer's, or one in chronik_wal_flush()); durable_lsn is then the
+ * highest LSN written (status 0).
  *
  * @param w           the handle.
  * @param durable_lsn every LSN <= this is durable.
@@ -337,20 +336,12 @@ typedef struct chronik_wal_buf {
  * CHRONIK_WAL_WRITTEN once the record is written, before it is durable.
  * @since 0.2 */
 #define CHRONIK_WAL_APPEND_WRITTEN 0x2u
-/** chronik_wal_appendv() flag: the calling thread may write the queued
- * records itself (this one and any queued before it) instead of handing
- * them to the writer thread, when that needs no wait: nobody else is
- * writing, the active segment has room, and the bytes written but not yet
- * durable stay within bounds. The call then returns once they are written
- * (typically tens of microseconds: one pwrite), and the
- * CHRONIK_WAL_WRITTEN callbacks of those records (any appender's) and
- * on_written run in the calling thread before it returns; the final
- * callbacks still come from the sync thread. Otherwise the append behaves
- * as without the flag. For a caller that answers at CHRONIK_WAL_WRITTEN
- * (e.g. an event loop answering Kafka acks=1), this spares two thread
- * wake-ups per acknowledgement. The caller must not hold a lock its
- * callbacks take. @since 0.3 */
-#define CHRONIK_WAL_APPEND_INLINE 0x4u
+/** chronik_wal_appendv() flag: queue the record without waking the writer
+ * thread; the caller promises to call chronik_wal_flush() soon (e.g. once
+ * per event-loop iteration), which writes everything queued in one go. A
+ * record appended without the flag, by any thread, wakes the writer for
+ * the deferred ones too. @since 0.3 */
+#define CHRONIK_WAL_APPEND_DEFER 0x4u
 
 /**
  * Append one record whose payload is the concatenation of @p bufs.
@@ -368,7 +359,7 @@ typedef struct chronik_wal_buf {
  * @param nbufs    number of buffers.
  * @param flags    0, or any of CHRONIK_WAL_APPEND_NONBLOCK,
  *                 CHRONIK_WAL_APPEND_WRITTEN and
- *                 CHRONIK_WAL_APPEND_INLINE.
+ *                 CHRONIK_WAL_APPEND_DEFER.
  * @param cb       optional completion, called exactly once with the final
  *                 status from a WAL thread if (and only if) this call
  *                 returns 0; with CHRONIK_WAL_APPEND_WRITTEN, possibly once
@@ -388,6 +379,31 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 					size_t nbufs, unsigned int flags,
 					chronik_wal_append_cb cb,
 					void *userdata);
+
+/**
+ * Write what is queued now, in the calling thread when it can: when the
+ * writer thread is not writing, the active segment has room for all of it
+ * (a segment roll is the writer's) and the bytes written but not yet
+ * durable stay within bounds, this thread writes the queued records (any
+ * appender's) with one write per batch and runs their CHRONIK_WAL_WRITTEN
+ * callbacks and on_written before returning; the sync that makes them
+ * durable is the sync thread's. Otherwise it wakes the writer thread,
+ * which writes them. Either way the records of earlier
+ * CHRONIK_WAL_APPEND_DEFER appends are on their way when it returns.
+ *
+ * For an event loop answering at CHRONIK_WAL_WRITTEN (Kafka's acks=1):
+ * append with CHRONIK_WAL_APPEND_WRITTEN | CHRONIK_WAL_APPEND_DEFER while
+ * handling what one loop iteration read, then flush once: the answers
+ * need no thread wake-up, and the iteration's records share one write.
+ * The caller must not hold a lock that the callbacks take. A write error
+ * puts the WAL in the failed state as the writer's would (the records'
+ * callbacks then get the error from the sync thread).
+ *
+ * @param w the handle.
+ * @return 0; CHRONIK_EARG.
+ * Thread-safe; a call from a callback only wakes the writer. @since 0.3
+ */
+CHRONIK_WAL_API int chronik_wal_flush(chronik_wal *w);
 
 /**
  * Append one record from one buffer; same as chronik_wal_appendv() with a
