@@ -76,7 +76,7 @@ struct slog_entry {
 	void *ud;
 	size_t hdr_len; /* WAL header before the batch */
 	size_t len;     /* batch bytes */
-	int small;      /* allocated as SLOG_ENTRY_SMALL bytes (poolable) */
+	int cls;        /* 1 + its size class (poolable), or 0 (malloc'd) */
 	uint8_t data[];
 };
 
@@ -85,6 +85,11 @@ struct slog_entry {
  * them and the segment writer frees them, and a cross-thread free is
  * among the costliest things on the produce path. */
 #define SLOG_ENTRY_SMALL 2048u
+/* Two classes: one-message batches (~300-500 bytes with the header) take
+ * a quarter of the memory; with acks=1 answered before durability tens of
+ * thousands of them can be in flight (a slow sync, a segment sync). */
+#define SLOG_ENTRY_TINY 512u
+#define SLOG_ENTRY_CLASSES 2
 
 /* The segment writer, once busy, takes queued entries every
  * SLOG_WQ_POLL_MS instead of being woken at each WAL commit (thousands of
@@ -149,10 +154,11 @@ struct chronik_storage {
 	chronik_wal *wal;
 	int efd;
 	pthread_mutex_t lock; /* partitions table, error text */
-	/* Recycled small entries (see SLOG_ENTRY_SMALL), under pool_mu. */
+	/* Recycled entries per size class (SLOG_ENTRY_TINY, SLOG_ENTRY_SMALL),
+	 * under pool_mu. */
 	pthread_mutex_t pool_mu;
-	struct slog_entry *pool;
-	size_t npool;
+	struct slog_entry *pool[SLOG_ENTRY_CLASSES];
+	size_t npool[SLOG_ENTRY_CLASSES];
 	chronik_storage_partition **parts;
 	size_t nparts;
 	size_t capparts;

@@ -972,6 +972,9 @@ static void stamp_log_append_time(uint8_t *b, size_t len, int64_t now)
 		b[17 + i] = (uint8_t)(crc >> (24 - 8 * i));
 }
 
+/* Bytes wal_hdr() writes for p: topic length, topic, partition. */
+#define WAL_HDR_LEN(p) (strlen((p)->topic) + 6)
+
 static size_t wal_hdr(uint8_t *h, const chronik_storage_partition *p)
 {
 	size_t tl = strlen(p->topic);
@@ -983,45 +986,54 @@ static size_t wal_hdr(uint8_t *h, const chronik_storage_partition *p)
 	return tl + 6;
 }
 
-/* An entry with room for `need` bytes after its header: a pooled small
- * one when it fits, else its own allocation. Any thread. */
+static const size_t entry_class_size[SLOG_ENTRY_CLASSES] = {
+	SLOG_ENTRY_TINY, SLOG_ENTRY_SMALL
+};
+
+/* An entry with room for `need` bytes after its header: a pooled one of
+ * the smallest class it fits, else its own allocation. Any thread. */
 static struct slog_entry *entry_alloc(chronik_storage *s, size_t need)
 {
 	struct slog_entry *e = NULL;
+	int c = 0;
 
-	if (sizeof *e + need > SLOG_ENTRY_SMALL)
+	while (c < SLOG_ENTRY_CLASSES && sizeof *e + need > entry_class_size[c])
+		c++;
+	if (c == SLOG_ENTRY_CLASSES) {
 		e = malloc(sizeof *e + need);
-	else {
+	} else {
 		pthread_mutex_lock(&s->pool_mu);
-		if (s->pool) {
-			e = s->pool;
-			s->pool = e->q_next;
-			s->npool--;
+		if (s->pool[c]) {
+			e = s->pool[c];
+			s->pool[c] = e->q_next;
+			s->npool[c]--;
 		}
 		pthread_mutex_unlock(&s->pool_mu);
 		if (!e)
-			e = malloc(SLOG_ENTRY_SMALL);
+			e = malloc(entry_class_size[c]);
 	}
 	if (!e)
 		return NULL;
 	memset(e, 0, sizeof *e);
-	e->small = sizeof *e + need <= SLOG_ENTRY_SMALL;
+	e->cls = c < SLOG_ENTRY_CLASSES ? c + 1 : 0;
 	return e;
 }
 
-/* Give back an entry: small ones to the pool while it has room (not
+/* Give back an entry: pooled ones to their pool while it has room (not
  * under AddressSanitizer, so a use after free is still caught). */
 static void entry_free(chronik_storage *s, struct slog_entry *e)
 {
 #if defined(__SANITIZE_ADDRESS__)
-	e->small = 0;
+	e->cls = 0;
 #endif
-	if (e->small) {
+	if (e->cls) {
+		int c = e->cls - 1;
+
 		pthread_mutex_lock(&s->pool_mu);
-		if (s->npool < SLOG_ENTRY_POOL_MAX) {
-			e->q_next = s->pool;
-			s->pool = e;
-			s->npool++;
+		if (s->npool[c] < SLOG_ENTRY_POOL_MAX) {
+			e->q_next = s->pool[c];
+			s->pool[c] = e;
+			s->npool[c]++;
 			e = NULL;
 		}
 		pthread_mutex_unlock(&s->pool_mu);
@@ -1063,7 +1075,7 @@ CHRONIK_STORAGE_API int chronik_storage_append(
 				chronik_protocol_batch_problem_name(problem));
 	if ((r = tail_reserve(s, len)) < 0)
 		return r;
-	e = entry_alloc(s, len + 264);
+	e = entry_alloc(s, len + WAL_HDR_LEN(p));
 	if (!e) {
 		tail_release(s, len);
 		return -ENOMEM;
@@ -2088,12 +2100,13 @@ CHRONIK_STORAGE_API int chronik_storage_close(chronik_storage *s)
 	free(s->dirty);
 	if (s->efd >= 0)
 		close(s->efd);
-	while (s->pool) {
-		struct slog_entry *e = s->pool;
+	for (int c = 0; c < SLOG_ENTRY_CLASSES; c++)
+		while (s->pool[c]) {
+			struct slog_entry *e = s->pool[c];
 
-		s->pool = e->q_next;
-		free(e);
-	}
+			s->pool[c] = e->q_next;
+			free(e);
+		}
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->hw_mu);

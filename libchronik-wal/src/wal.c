@@ -692,6 +692,16 @@ static void queue_put(chronik_wal *w, struct wal_queue *q)
 	w->free_q = q;
 }
 
+/* Whether taking the appenders' queue now would exceed the bounds on
+ * queues taken ahead of the sync thread's completions: their number, and
+ * the bytes they hold (a queue alone is always allowed). Under lock. */
+static int taken_full(const chronik_wal *w)
+{
+	return w->nfifo >= WAL_MAX_TAKEN_QUEUES ||
+	       (w->nfifo > 0 &&
+		w->taken_bytes + w->q->len > WAL_MAX_TAKEN_BYTES);
+}
+
 /* Take the appenders' queue for writing, leaving nq in its place: mark
  * the taker (*writing = 1) first, so that nobody else takes one until its
  * write ends, not even while the copies into it are awaited (writes and
@@ -714,6 +724,7 @@ static struct wal_queue *queue_take(chronik_wal *w, struct wal_queue *nq,
 		w->fifo_head = b;
 	w->fifo_tail = b;
 	w->nfifo++;
+	w->taken_bytes += b->len;
 	return b;
 }
 
@@ -924,6 +935,7 @@ static void fifo_recycle(chronik_wal *w)
 		if (!w->fifo_head)
 			w->fifo_tail = NULL;
 		w->nfifo--;
+		w->taken_bytes -= b->len;
 		queue_put(w, b);
 		pthread_cond_signal(&w->cv_synced);
 	}
@@ -951,7 +963,7 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&w->cv_work, &w->lock);
 		}
 		w->writer_waiting = 0;
-		while (w->nfifo >= WAL_MAX_TAKEN_QUEUES && !w->failed) {
+		while (taken_full(w) && !w->failed) {
 			w->writer_blocked = 1;
 			pthread_cond_signal(&w->cv_sync);
 			pthread_cond_wait(&w->cv_synced, &w->lock);
@@ -1453,9 +1465,9 @@ static _Thread_local const chronik_wal *tls_inline;
  * acknowledgement for CHRONIK_WAL_APPEND_WRITTEN records). Only when
  * neither the writer thread nor another thread is writing, and when the
  * write needs no wait: room in the active segment (no roll), written but
- * unsynced bytes stay within WAL_MAX_WRITE, fewer than
- * WAL_MAX_TAKEN_QUEUES taken. Otherwise the writer thread is woken as for
- * any append. The sync is always the sync thread's. Lock not held. */
+ * unsynced bytes stay within WAL_MAX_WRITE, the taken queues within
+ * bounds (taken_full()). Otherwise the writer thread is woken as for any
+ * append. The sync is always the sync thread's. Lock not held. */
 static void inline_write(chronik_wal *w)
 {
 	struct wal_queue *b, *nq = NULL;
@@ -1464,7 +1476,7 @@ static void inline_write(chronik_wal *w)
 	pthread_mutex_lock(&w->lock);
 	if (w->failed || w->closing || w->writer_active ||
 	    w->inline_writing || w->q->n == 0 ||
-	    w->nfifo >= WAL_MAX_TAKEN_QUEUES || w->seg_fd < 0 ||
+	    taken_full(w) || w->seg_fd < 0 ||
 	    w->seg_old_format || w->seg_unwritten ||
 	    w->q->len > w->seg_cap - w->seg_off ||
 	    w->unsynced + w->q->len > WAL_MAX_WRITE ||
