@@ -1462,12 +1462,15 @@ static _Thread_local const chronik_wal *tls_inline;
 
 /* chronik_wal_flush(): write what is queued in the caller's own thread,
  * sparing the hand-off to the writer thread (two thread wake-ups per
- * acknowledgement for CHRONIK_WAL_APPEND_WRITTEN records). Only when
- * neither the writer thread nor another thread is writing, and when the
- * write needs no wait: room in the active segment (no roll), written but
- * unsynced bytes stay within WAL_MAX_WRITE, the taken queues within
- * bounds (taken_full()). Otherwise the writer thread is woken as for any
- * append. The sync is always the sync thread's. Lock not held. */
+ * acknowledgement for CHRONIK_WAL_APPEND_WRITTEN records). Only when a
+ * queued record waits for its write acknowledgement (records that wait
+ * for durability gain nothing: the writer writes and syncs them itself,
+ * the sync thread would add a wake-up), neither the writer thread nor
+ * another thread is writing, and the write needs no wait: room in the
+ * active segment (no roll), written but unsynced bytes stay within
+ * WAL_MAX_WRITE, the taken queues within bounds (taken_full()).
+ * Otherwise the writer thread is woken as for any append. The sync is
+ * always the sync thread's. Lock not held. */
 static void inline_write(chronik_wal *w)
 {
 	struct wal_queue *b, *nq = NULL;
@@ -1475,7 +1478,7 @@ static void inline_write(chronik_wal *w)
 
 	pthread_mutex_lock(&w->lock);
 	if (w->failed || w->closing || w->writer_active ||
-	    w->inline_writing || w->q->n == 0 ||
+	    w->inline_writing || w->q->n == 0 || !w->q->want_written ||
 	    taken_full(w) || w->seg_fd < 0 ||
 	    w->seg_old_format || w->seg_unwritten ||
 	    w->q->len > w->seg_cap - w->seg_off ||

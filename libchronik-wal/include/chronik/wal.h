@@ -381,8 +381,11 @@ CHRONIK_WAL_API int chronik_wal_appendv(uint64_t *lsn_out, chronik_wal *w,
 					void *userdata);
 
 /**
- * Write what is queued now, in the calling thread when it can: when the
- * writer thread is not writing, the active segment has room for all of it
+ * Write what is queued now, in the calling thread when it can: when a
+ * queued record was appended with CHRONIK_WAL_APPEND_WRITTEN (otherwise
+ * the writer thread writes and syncs at once, which costs less than a
+ * write here and a sync on the sync thread), the writer thread is not
+ * writing, the active segment has room for all of it
  * (a segment roll is the writer's) and the bytes written but not yet
  * durable stay within bounds, this thread writes the queued records (any
  * appender's) with one write per batch and runs their CHRONIK_WAL_WRITTEN
