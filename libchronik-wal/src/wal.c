@@ -840,6 +840,9 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 		pthread_mutex_lock(&w->lock);
 		w->written_lsn = b->ent[j - 1].lsn;
 		w->unsynced += bytes;
+		for (size_t k = i; k < j; k++)
+			if (!b->ent[k].written_cb)
+				w->unsynced_plain++;
 		w->sync_fd = w->seg_fd;
 		w->sync_base = w->seg_base;
 		w->st.batches++;
@@ -1100,6 +1103,7 @@ static int sync_round(chronik_wal *w, int *busy)
 	int do_sync = w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE;
 	int full = w->opts.sync_mode == CHRONIK_WAL_SYNC_FULL;
 	uint64_t lsn = w->written_lsn, bytes = w->unsynced;
+	uint64_t plain = w->unsynced_plain;
 	uint64_t base = w->sync_base, t0, t1;
 	int fd = w->sync_fd, r = 0;
 
@@ -1129,6 +1133,7 @@ static int sync_round(chronik_wal *w, int *busy)
 	}
 	*busy = w->written_lsn > lsn;
 	w->unsynced -= bytes;
+	w->unsynced_plain -= plain;
 	w->last_sync_len = (size_t)bytes;
 	atomic_store_explicit(&w->durable_lsn, lsn, memory_order_release);
 	if (do_sync) {
@@ -1157,6 +1162,36 @@ static int sync_round(chronik_wal *w, int *busy)
 	return 0;
 }
 
+/* Before a round that only records acknowledged as written wait for
+ * (nobody waits for their durability but readers and the high
+ * watermark), the sync thread waits up to WAL_WRITTEN_SYNC_DELAY_NS: each
+ * fdatasync costs ~100 us of CPU on a small VM, and thousands of them a
+ * second took that from the event loop and the clients. It syncs at once
+ * when a record that waits for durability is written, when someone waits
+ * in chronik_wal_wait(), when the writer waits for this sync, or when the
+ * taken buffers reach their bounds. Under lock (released meanwhile). */
+static void written_delay(chronik_wal *w)
+{
+	uint64_t end = chronik_wal__now_ns() + WAL_WRITTEN_SYNC_DELAY_NS;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)WAL_WRITTEN_SYNC_DELAY_NS;
+	while (ts.tv_nsec >= 1000000000L) {
+		ts.tv_nsec -= 1000000000L;
+		ts.tv_sec++;
+	}
+	while (w->unsynced_plain == 0 && !w->writer_blocked &&
+	       !taken_full(w) && atomic_load(&w->nwaiters) == 0 &&
+	       !w->closing && !w->failed && !w->writer_stopped &&
+	       chronik_wal__now_ns() < end) {
+		w->syncer_waiting = 2;
+		if (pthread_cond_timedwait(&w->cv_sync, &w->lock, &ts) != 0)
+			break;
+	}
+	w->syncer_waiting = 0;
+}
+
 static void *sync_main(void *arg)
 {
 	chronik_wal *w = arg;
@@ -1183,7 +1218,9 @@ static void *sync_main(void *arg)
 		/* The round starts here: the linger releases the lock,
 		 * and the writer must not start one of its own meanwhile. */
 		w->syncing = 1;
-		if (busy && w->prof.linger_ns && do_sync)
+		if (do_sync && w->unsynced_plain == 0)
+			written_delay(w);
+		else if (busy && w->prof.linger_ns && do_sync)
 			linger(w, &sync_linger_ops, &w->cv_sync,
 			       &w->syncer_waiting, w->last_sync_len);
 		if (w->failed) {

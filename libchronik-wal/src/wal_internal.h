@@ -53,6 +53,9 @@
  * it, 64 flushes of one-message acks=1 requests during slow syncs grew the
  * broker from 18 MB to 88 MB. */
 #define WAL_MAX_TAKEN_BYTES ((uint64_t)1024 * 1024)
+/* How long the sync thread may wait before syncing records that were all
+ * acknowledged as written (written_delay() in wal.c). */
+#define WAL_WRITTEN_SYNC_DELAY_NS ((uint64_t)200 * 1000)
 /* Recycled queues that keep their buffer (the others give it back). */
 #define WAL_FREE_KEEP_BUFFERS 8
 /* A recycled queue keeps a buffer of up to this size for its next use. */
@@ -203,6 +206,8 @@ struct chronik_wal {
 	int syncing;             /* a sync_round() is running */
 	uint64_t written_lsn;    /* every LSN <= this is written */
 	uint64_t unsynced;       /* bytes written, not yet durable */
+	uint64_t unsynced_plain; /* of their records, those without a
+				  * written acknowledgement */
 	int sync_fd;             /* the segment those bytes are in */
 	uint64_t sync_base;      /* and its base LSN */
 	size_t last_sync_len;    /* bytes made durable by the last sync */

@@ -334,6 +334,10 @@ typedef struct chronik_wal_buf {
 #define CHRONIK_WAL_APPEND_NONBLOCK 0x1u
 /** chronik_wal_appendv() flag: also call the callback with status
  * CHRONIK_WAL_WRITTEN once the record is written, before it is durable.
+ * When only such records wait for the next sync, the sync thread may wait
+ * up to 200 us (0.3) before it syncs, so that one sync covers more; a
+ * record written without the flag or the writer waiting for the sync ends
+ * that wait, and none starts while a chronik_wal_wait() caller waits.
  * @since 0.2 */
 #define CHRONIK_WAL_APPEND_WRITTEN 0x2u
 /** chronik_wal_appendv() flag: queue the record without waking the writer
