@@ -856,6 +856,18 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 	return 0;
 }
 
+/* The CLOCK_REALTIME time ns from now, for pthread_cond_timedwait(). */
+static void realtime_in(struct timespec *ts, uint64_t ns)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += (time_t)(ns / 1000000000u);
+	ts->tv_nsec += (long)(ns % 1000000000u);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_nsec -= 1000000000L;
+		ts->tv_sec++;
+	}
+}
+
 /* What a linger watches: the bytes gathered, a counter that moves with
  * every arrival, and whether to stop early. */
 struct linger_ops {
@@ -887,12 +899,7 @@ static void linger(chronik_wal *w, const struct linger_ops *op,
 
 		if (now >= end)
 			break;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (long)(until - now);
-		while (ts.tv_nsec >= 1000000000L) {
-			ts.tv_nsec -= 1000000000L;
-			ts.tv_sec++;
-		}
+		realtime_in(&ts, until - now);
 		*waiting = 2;
 		while (op->seen(w) == seen && !w->closing && !w->failed &&
 		       !op->stop(w) &&
@@ -1167,20 +1174,16 @@ static int sync_round(chronik_wal *w, int *busy)
  * watermark), the sync thread waits up to WAL_WRITTEN_SYNC_DELAY_NS: each
  * fdatasync costs ~100 us of CPU on a small VM, and thousands of them a
  * second took that from the event loop and the clients. It syncs at once
- * when a record that waits for durability is written, when someone waits
- * in chronik_wal_wait(), when the writer waits for this sync, or when the
- * taken buffers reach their bounds. Under lock (released meanwhile). */
+ * when a record that waits for durability is written, when the writer
+ * waits for this sync, or when the taken buffers reach their bounds, and
+ * does not wait while someone is in chronik_wal_wait() (one who arrives
+ * meanwhile waits out the rest). Under lock (released meanwhile). */
 static void written_delay(chronik_wal *w)
 {
 	uint64_t end = chronik_wal__now_ns() + WAL_WRITTEN_SYNC_DELAY_NS;
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += (long)WAL_WRITTEN_SYNC_DELAY_NS;
-	while (ts.tv_nsec >= 1000000000L) {
-		ts.tv_nsec -= 1000000000L;
-		ts.tv_sec++;
-	}
+	realtime_in(&ts, WAL_WRITTEN_SYNC_DELAY_NS);
 	while (w->unsynced_plain == 0 && !w->writer_blocked &&
 	       !taken_full(w) && atomic_load(&w->nwaiters) == 0 &&
 	       !w->closing && !w->failed && !w->writer_stopped &&

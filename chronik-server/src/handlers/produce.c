@@ -128,8 +128,8 @@ static void produce_done(void *arg)
 
 /* A WAL thread, or the loop itself: acks=1 batches are written by the
  * loop at the end of its iteration (CHRONIK_STORAGE_APPEND_DEFER, then
- * chronik_storage_append_flush() in broker.c) when the WAL's writer is idle, and
- * their early completions then run there. */
+ * chronik_storage_append_flush() in broker.c) when the WAL's writer is
+ * idle, and their early completions then run there. */
 static void on_append(chronik_storage_partition *p, int64_t base,
 		      int status, void *ud)
 {
