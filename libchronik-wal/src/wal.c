@@ -538,8 +538,15 @@ static void *prep_main(void *arg)
 					 "segment: %s (the roll will create "
 					 "it)", w->dir, chronik_strerror(r));
 		pthread_mutex_lock(&w->prep_lock);
-		if (r == 0)
+		if (r == 0) {
+			/* This file answers a request made meanwhile too:
+			 * left set, prep_want would make prep_maybe_request()
+			 * skip its signal for every later request (prep_fd
+			 * is < 0 again after the roll), and no segment would
+			 * be prepared again. */
+			w->prep_want = 0;
 			w->prep_fd = fd;
+		}
 	}
 	pthread_mutex_unlock(&w->prep_lock);
 	return NULL;

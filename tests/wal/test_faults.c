@@ -26,6 +26,9 @@ struct inject {
 				  * fails (background; not a WAL failure) */
 	atomic_int prep_fails;
 	int sync_delay_us;       /* every sync takes at least this long */
+	int prep_delay_us;       /* preparing a next segment takes this
+				  * long (its fallocate) */
+	atomic_int prep_calls;
 };
 
 /* 1 if fd is the next segment the background preparer is making. */
@@ -82,6 +85,11 @@ static int inj_fallocate(void *ctx, int fd, off_t len)
 	struct inject *in = ctx;
 	int prep = is_prep_file(fd);
 
+	if (prep) {
+		atomic_fetch_add(&in->prep_calls, 1);
+		if (in->prep_delay_us)
+			usleep((useconds_t)in->prep_delay_us);
+	}
 	if (prep && in->fail_prep) {
 		atomic_fetch_add(&in->prep_fails, 1);
 		return -ENOSPC;
@@ -400,6 +408,43 @@ static void test_faults_slow_sync_writer_ahead(void **state)
 	free(dir);
 }
 
+/* A slow preparer: rolls come while it is still making the file asked
+ * for earlier, so the writer asks again meanwhile. It must go on
+ * preparing segments once the writer has used that file (before 0.3.1
+ * the second request was left pending and the preparer never woke
+ * again: every later segment was created by the writer with unwritten
+ * extents, each sync there a journal commit). */
+static void test_faults_slow_prepare_keeps_preparing(void **state)
+{
+	struct inject in = {0};
+	struct acks a = {.m = PTHREAD_MUTEX_INITIALIZER};
+	char *dir = wt_tmpdir();
+	chronik_wal *w;
+	int before, n = 0;
+
+	(void)state;
+	in.syncs_ok = in.writes_ok = in.falloc_ok = 1 << 30;
+	in.prep_delay_us = 20000;
+	w = open_inj(dir, &in);
+	/* Fast: several 64 KiB segments while one preparation runs. */
+	n += append_n(w, 300, &a);
+	assert_int_equal(chronik_wal_wait(w, (uint64_t)n, -1), 0);
+	usleep(100000);
+	/* Slow (bounded): the preparer has time for every segment now. */
+	before = atomic_load(&in.prep_calls);
+	for (int i = 0; i < 40 && atomic_load(&in.prep_calls) < before + 2;
+	     i++) {
+		n += append_n(w, 20, &a);
+		assert_int_equal(chronik_wal_wait(w, (uint64_t)n, -1), 0);
+		usleep(30000);
+	}
+	assert_true(atomic_load(&in.prep_calls) >= before + 2);
+	assert_int_equal(chronik_wal_close(w), 0);
+	assert_int_equal(a.n_fail, 0);
+	wt_rmrf(dir);
+	free(dir);
+}
+
 /* The same with appenders writing inline (CHRONIK_WAL_APPEND_DEFER and
  * chronik_wal_flush()):
  * their write failures fail the WAL the same way, and nothing they wrote
@@ -423,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_faults_short_writes),
 		cmocka_unit_test(test_faults_prepare_fails_roll_creates),
 		cmocka_unit_test(test_faults_slow_sync_writer_ahead),
+		cmocka_unit_test(test_faults_slow_prepare_keeps_preparing),
 		cmocka_unit_test(test_faults_inline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
