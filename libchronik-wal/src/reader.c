@@ -131,9 +131,14 @@ CHRONIK_WAL_API int chronik_wal_reader_open(chronik_wal_reader **out,
 	r->fd = -1;
 	r->from_lsn = from_lsn;
 	r->expect = from_lsn;
+	/* Counted before the segment lookup: from here on checkpoints
+	 * delete segments instead of recycling them (spare_put() in wal.c),
+	 * so the files this reader opens keep their records. */
+	atomic_fetch_add(&w->nreaders, 1);
 	if (chronik_wal__seg_find(w, from_lsn, &base) == 0) {
 		e = reader_open_seg(r, base);
 		if (e < 0) {
+			atomic_fetch_sub(&w->nreaders, 1);
 			free(r);
 			return e;
 		}
@@ -243,6 +248,7 @@ CHRONIK_WAL_API void chronik_wal_reader_close(chronik_wal_reader *r)
 		return;
 	if (r->fd >= 0)
 		close(r->fd);
+	atomic_fetch_sub(&r->w->nreaders, 1);
 	free(r->buf);
 	free(r);
 }

@@ -516,6 +516,46 @@ fail:
 	return r;
 }
 
+/* Make a spare (a recycled segment, see spare_put()) the next segment:
+ * rename it to WAL_PREP_NAME. Its blocks are allocated and written, so
+ * record writes overwrite written blocks as in a zero-filled one; what
+ * follows the records written to it is stale data of its earlier use,
+ * which the writer clears before leaving it (seg_clear_stale()). Returns
+ * 0 and the file open, or -1 when there is no usable spare. Preparer
+ * thread. */
+static int prep_take_spare(chronik_wal *w, int *fd_out)
+{
+	char name[32];
+	struct stat st;
+	int fd = -1, slot = -1;
+
+	pthread_mutex_lock(&w->prep_lock);
+	for (unsigned int k = 0; k < WAL_SPARE_MAX; k++) {
+		if (!(w->spares & (1u << k)))
+			continue;
+		w->spares &= ~(1u << k);
+		snprintf(name, sizeof name, WAL_SPARE_FMT, k);
+		if (renameat(w->dir_fd, name, w->dir_fd, WAL_PREP_NAME) == 0) {
+			slot = (int)k;
+			break;
+		}
+		unlinkat(w->dir_fd, name, 0);
+	}
+	pthread_mutex_unlock(&w->prep_lock);
+	if (slot < 0)
+		return -1;
+	fd = openat(w->dir_fd, WAL_PREP_NAME, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0 ||
+	    (uint64_t)st.st_size != w->segment_size) {
+		if (fd >= 0)
+			close(fd);
+		unlinkat(w->dir_fd, WAL_PREP_NAME, 0);
+		return -1;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
 static void *prep_main(void *arg)
 {
 	chronik_wal *w = arg;
@@ -524,7 +564,7 @@ static void *prep_main(void *arg)
 
 	pthread_mutex_lock(&w->prep_lock);
 	for (;;) {
-		int fd = -1, r;
+		int fd = -1, r, stale;
 
 		while (!w->prep_stop && !(w->prep_want && w->prep_fd < 0))
 			pthread_cond_wait(&w->cv_prep, &w->prep_lock);
@@ -532,7 +572,8 @@ static void *prep_main(void *arg)
 			break;
 		w->prep_want = 0;
 		pthread_mutex_unlock(&w->prep_lock);
-		r = prep_file(w, &fd);
+		stale = prep_take_spare(w, &fd) == 0;
+		r = stale ? 0 : prep_file(w, &fd);
 		if (r < 0 && r != CHRONIK_ECLOSED)
 			chronik_wal__log(w, 1, "wal %s: preparing the next "
 					 "segment: %s (the roll will create "
@@ -546,6 +587,9 @@ static void *prep_main(void *arg)
 			 * be prepared again. */
 			w->prep_want = 0;
 			w->prep_fd = fd;
+			w->prep_stale = stale;
+			if (stale)
+				w->segs_reused++;
 		}
 	}
 	pthread_mutex_unlock(&w->prep_lock);
@@ -580,10 +624,11 @@ static int seg_roll(chronik_wal *w, uint64_t base)
 {
 	uint8_t hdr[WAL_SEG_HDR_SIZE];
 	char name[32];
-	int fd, r;
+	int fd, r, stale;
 
 	pthread_mutex_lock(&w->prep_lock);
 	fd = w->prep_fd;
+	stale = w->prep_stale;
 	w->prep_fd = -1;
 	pthread_mutex_unlock(&w->prep_lock);
 	if (fd < 0)
@@ -607,9 +652,45 @@ static int seg_roll(chronik_wal *w, uint64_t base)
 		return r;
 	}
 	r = seg_install(w, fd, base);
-	if (r == 0)
+	if (r == 0) {
 		w->seg_unwritten = 0;
+		w->seg_stale_end = stale ? w->seg_cap : 0;
+	}
 	return r;
+}
+
+/* Before the writer leaves a recycled segment: overwrite what is left of
+ * its earlier records past the last record written with zeros and sync
+ * that, so that it ends in zeros like any older segment (recovery treats
+ * anything else there as damage). What is left is less than the record
+ * that did not fit. Writer thread, everything written is durable. */
+static int seg_clear_stale(chronik_wal *w)
+{
+	static const uint8_t zeros[65536];
+	uint64_t off = w->seg_off;
+	int r = 0;
+
+	while (r == 0 && off < w->seg_stale_end) {
+		size_t n = w->seg_stale_end - off < sizeof zeros
+				   ? (size_t)(w->seg_stale_end - off)
+				   : sizeof zeros;
+
+		r = io_write_all(w, w->seg_fd, zeros, n, off);
+		off += n;
+	}
+	if (r == 0 && w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE)
+		r = w->io.sync(w->io.ctx, w->seg_fd,
+			       w->opts.sync_mode == CHRONIK_WAL_SYNC_FULL);
+	if (r < 0) {
+		chronik_wal__set_error(w, "clear the end of recycled segment "
+				       "%020llu.wal at offset %llu: %s",
+				       (unsigned long long)w->seg_base,
+				       (unsigned long long)w->seg_off,
+				       strerror(-r));
+		return r;
+	}
+	w->seg_stale_end = 0;
+	return 0;
 }
 
 /* Whether the writer should leave an active segment with unwritten
@@ -634,6 +715,7 @@ static int seg_install(chronik_wal *w, int fd, uint64_t base)
 		close(w->seg_fd);
 	w->seg_fd = fd;
 	w->seg_old_format = 0;
+	w->seg_stale_end = 0;
 	w->seg_off = WAL_SEG_HDR_SIZE;
 	w->seg_cap = w->segment_size;
 	w->seg_base = base;
@@ -802,6 +884,9 @@ static int write_batch(chronik_wal *w, struct wal_queue *b)
 			 * recovery never finds a torn older segment. */
 			r = wait_unsynced(w, 0);
 			if (r < 0)
+				return r;
+			if (w->seg_fd >= 0 && w->seg_stale_end > w->seg_off &&
+			    (r = seg_clear_stale(w)) < 0)
 				return r;
 			r = seg_roll(w, b->ent[i].lsn);
 			if (r < 0)
@@ -1432,11 +1517,26 @@ int chronik_wal__open_io(chronik_wal **out, const chronik_wal_options *opts,
 		goto failed;
 	/* A last segment created by fallocate alone (by seg_create(), or by
 	 * a version before the preparer) is left early, see seg_unwritten. */
-	if (w->seg_fd >= 0)
-		w->seg_unwritten = has_unwritten(
-			w->seg_fd, w->seg_off, w->seg_cap);
-	/* A next segment prepared before a crash or close: start over. */
+	if (w->seg_fd >= 0) {
+		struct stat st;
+
+		/* Or one cut at its end by close (a recycled one, see
+		 * chronik_wal_close()): writes past the end of the file
+		 * change its size, which each sync commits. */
+		w->seg_unwritten =
+			has_unwritten(w->seg_fd, w->seg_off, w->seg_cap) ||
+			(fstat(w->seg_fd, &st) == 0 &&
+			 (uint64_t)st.st_size < w->seg_cap);
+	}
+	/* A next segment prepared before a crash or close, and spares:
+	 * start over. */
 	unlinkat(w->dir_fd, WAL_PREP_NAME, 0);
+	for (unsigned int k = 0; k < WAL_SPARE_MAX; k++) {
+		char spare[32];
+
+		snprintf(spare, sizeof spare, WAL_SPARE_FMT, k);
+		unlinkat(w->dir_fd, spare, 0);
+	}
 	w->written_lsn = w->next_lsn - 1;
 	r = start_thread(w, &w->prep_thread, &w->prep_started, prep_main);
 	if (r == 0)
@@ -1492,6 +1592,30 @@ CHRONIK_WAL_API int chronik_wal_close(chronik_wal *w)
 			close(w->prep_fd);
 			unlinkat(w->dir_fd, WAL_PREP_NAME, 0);
 		}
+	}
+	for (unsigned int k = 0; k < WAL_SPARE_MAX; k++) {
+		char spare[32];
+
+		if (!(w->spares & (1u << k)))
+			continue;
+		snprintf(spare, sizeof spare, WAL_SPARE_FMT, k);
+		unlinkat(w->dir_fd, spare, 0);
+	}
+	w->spares = 0;
+	/* A recycled active segment: cut off the stale records past the
+	 * last one written, so that the next open finds the segment ending
+	 * there (it would otherwise take them for a torn tail and overwrite
+	 * them all). After a failure recovery sorts it out. */
+	if (!w->failed && w->seg_fd >= 0 && w->seg_stale_end > w->seg_off) {
+		if (ftruncate(w->seg_fd, (off_t)w->seg_off) != 0 ||
+		    (w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE &&
+		     w->io.sync(w->io.ctx, w->seg_fd, 0) < 0))
+			chronik_wal__log(w, 1, "wal %s: cutting recycled "
+					 "segment %020llu.wal at offset %llu: "
+					 "%s", w->dir,
+					 (unsigned long long)w->seg_base,
+					 (unsigned long long)w->seg_off,
+					 strerror(errno));
 	}
 	r = w->failed;
 	/* Anything still queued (only possible after a failure raced with an
@@ -1847,6 +1971,48 @@ static int write_checkpoint(chronik_wal *w, uint64_t lsn)
 	return r;
 }
 
+/* Keep a checkpointed segment as a spare for a later roll instead of
+ * deleting it (prep_take_spare()): when no reader is open (a reader may
+ * be reading it), a spare slot is free, and it is a whole segment of the
+ * current size with every block written (no unwritten extents left by a
+ * segment created with fallocate alone). Returns 0 when kept, -1 when
+ * the caller deletes it. The rename needs no sync: after a crash the
+ * file is either a segment below the checkpoint, which recovery reads
+ * as before, or a spare, which open removes. Checkpointing thread. */
+static int spare_put(chronik_wal *w, const char *name)
+{
+	char spare[32];
+	struct stat st;
+	unsigned int k;
+	int fd, ok;
+
+	if (atomic_load(&w->nreaders) > 0)
+		return -1;
+	fd = openat(w->dir_fd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ok = fstat(fd, &st) == 0 &&
+	     (uint64_t)st.st_size == w->segment_size &&
+	     !has_unwritten(fd, 0, (uint64_t)st.st_size);
+	close(fd);
+	if (!ok)
+		return -1;
+	pthread_mutex_lock(&w->prep_lock);
+	for (k = 0; k < WAL_SPARE_MAX && (w->spares & (1u << k)); k++)
+		;
+	ok = 0;
+	if (k < WAL_SPARE_MAX && !w->prep_stop) {
+		snprintf(spare, sizeof spare, WAL_SPARE_FMT, k);
+		if (renameat(w->dir_fd, name, w->dir_fd, spare) == 0) {
+			w->spares |= 1u << k;
+			w->segs_recycled++;
+			ok = 1;
+		}
+	}
+	pthread_mutex_unlock(&w->prep_lock);
+	return ok ? 0 : -1;
+}
+
 CHRONIK_WAL_API int chronik_wal_checkpoint(chronik_wal *w, uint64_t lsn)
 {
 	uint64_t *doomed = NULL;
@@ -1902,6 +2068,8 @@ CHRONIK_WAL_API int chronik_wal_checkpoint(chronik_wal *w, uint64_t lsn)
 		char name[32];
 
 		chronik_wal__seg_name(name, sizeof name, doomed[i]);
+		if (spare_put(w, name) == 0)
+			continue;
 		if (unlinkat(w->dir_fd, name, 0) != 0 && errno != ENOENT)
 			chronik_wal__log(w, 1, "wal %s: unlink %s: %s", w->dir,
 					 name, strerror(errno));

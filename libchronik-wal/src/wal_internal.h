@@ -64,6 +64,11 @@
  * and synced) and renamed to its real name when the writer rolls to it.
  * Not a segment name, so recovery ignores it (open removes a stale one). */
 #define WAL_PREP_NAME "next-segment.tmp"
+/* Checkpointed segments kept for reuse as next segments (see "Segment
+ * recycling" in docs/wal.md): renamed to spare-<slot>.tmp, at most this
+ * many. Not segment names either; open removes them. */
+#define WAL_SPARE_MAX 4
+#define WAL_SPARE_FMT "spare-%u.tmp"
 
 static inline void wal__put32(uint8_t *p, uint32_t v)
 {
@@ -239,6 +244,10 @@ struct chronik_wal {
 	int seg_unwritten;
 	/* The active segment (found at open) has an older format version. */
 	int seg_old_format;
+	/* [seg_off, seg_stale_end) of the active segment may hold records of
+	 * the earlier segment it was recycled from: cleared before the
+	 * writer leaves it (older segments end in zeros), cut off at close. */
+	uint64_t seg_stale_end;
 
 	pthread_mutex_t ckpt_lock;
 
@@ -249,8 +258,15 @@ struct chronik_wal {
 	int prep_started;
 	/* Under prep_lock. */
 	int prep_fd;    /* a prepared WAL_PREP_NAME, or -1 */
+	int prep_stale; /* it is a recycled segment (stale records) */
 	int prep_want;  /* the writer asked for one */
 	int prep_stop;
+	unsigned int spares; /* bit k: WAL_SPARE_FMT k holds a spare */
+	uint64_t segs_recycled; /* segments kept as spares */
+	uint64_t segs_reused;   /* spares prepared as next segments */
+	/* Readers open: while there are any, checkpointed segments are
+	 * deleted rather than recycled (a reader may still read them). */
+	_Atomic int nreaders;
 	/* Writer thread only: base of the segment a preparation was last
 	 * requested for. */
 	uint64_t prep_asked_base;

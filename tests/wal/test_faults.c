@@ -29,6 +29,9 @@ struct inject {
 	int prep_delay_us;       /* preparing a next segment takes this
 				  * long (its fallocate) */
 	atomic_int prep_calls;
+	int fail_zero_writes;    /* a write of zeros only (clearing a
+				  * recycled segment's end) fails */
+	atomic_int zero_fails;
 };
 
 /* 1 if fd is the next segment the background preparer is making. */
@@ -55,6 +58,17 @@ static ssize_t inj_pwrite(void *ctx, int fd, const void *buf, size_t n,
 	if (atomic_fetch_sub(&in->writes_ok, 1) <= 0) {
 		atomic_store(&in->failed, 1);
 		return -in->err;
+	}
+	if (in->fail_zero_writes) {
+		size_t k = 0;
+
+		while (k < n && !((const uint8_t *)buf)[k])
+			k++;
+		if (k == n) {
+			atomic_fetch_add(&in->zero_fails, 1);
+			atomic_store(&in->failed, 1);
+			return -in->err;
+		}
 	}
 	if (in->short_writes && n > 100)
 		n = 100;
@@ -445,6 +459,58 @@ static void test_faults_slow_prepare_keeps_preparing(void **state)
 	free(dir);
 }
 
+/* Clearing the stale end of a recycled segment before a roll fails: the
+ * WAL fails like for any write error (nothing is acknowledged past the
+ * durable end, the error names the segment), and a reopen with real I/O
+ * finds every acknowledged record after the checkpoint. */
+static void test_faults_recycled_clear_fails(void **state)
+{
+	struct inject in = {0};
+	struct acks a = {.m = PTHREAD_MUTEX_INITIALIZER};
+	char *dir = wt_tmpdir();
+	chronik_wal_options o = CHRONIK_WAL_OPTIONS_INIT;
+	chronik_wal_reader *r;
+	chronik_wal_record rec;
+	chronik_wal *w;
+	uint64_t durable, ckpt = 0, n;
+
+	(void)state;
+	in.err = EIO;
+	in.syncs_ok = in.writes_ok = in.falloc_ok = 1 << 30;
+	in.fail_zero_writes = 1;
+	w = open_inj(dir, &in);
+	/* Appends and checkpoints (bounded) until a roll out of a recycled
+	 * segment tries to clear its end. */
+	for (int i = 0; i < 200 && !atomic_load(&in.zero_fails); i++) {
+		if (append_n(w, 20, &a) < 20)
+			break;
+		durable = chronik_wal_durable_lsn(w);
+		if (durable > 30 && chronik_wal_checkpoint(w, durable - 30) == 0)
+			ckpt = durable - 30;
+	}
+	assert_true(atomic_load(&in.zero_fails) > 0);
+	chronik_wal_wait(w, chronik_wal_next_lsn(w) - 1, 10000);
+	assert_int_equal(chronik_wal_status(w), -EIO);
+	assert_non_null(strstr(chronik_wal_last_error(w), "recycled"));
+	durable = chronik_wal_durable_lsn(w);
+	assert_int_equal(chronik_wal_close(w), -EIO);
+	assert_int_equal(a.max_ok, durable);
+	assert_int_equal(a.ok_after_fail, 0);
+
+	o.dir = dir;
+	o.segment_size = 64 * 1024;
+	assert_int_equal(chronik_wal_open(&w, &o), 0);
+	assert_int_equal(chronik_wal_reader_open(&r, w, ckpt), 0);
+	n = ckpt;
+	while (chronik_wal_reader_next(&rec, r) == 1)
+		assert_int_equal(rec.lsn, n++);
+	assert_true(n > durable);
+	chronik_wal_reader_close(r);
+	assert_int_equal(chronik_wal_close(w), 0);
+	wt_rmrf(dir);
+	free(dir);
+}
+
 /* The same with appenders writing inline (CHRONIK_WAL_APPEND_DEFER and
  * chronik_wal_flush()):
  * their write failures fail the WAL the same way, and nothing they wrote
@@ -469,6 +535,7 @@ int main(void)
 		cmocka_unit_test(test_faults_prepare_fails_roll_creates),
 		cmocka_unit_test(test_faults_slow_sync_writer_ahead),
 		cmocka_unit_test(test_faults_slow_prepare_keeps_preparing),
+		cmocka_unit_test(test_faults_recycled_clear_fails),
 		cmocka_unit_test(test_faults_inline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

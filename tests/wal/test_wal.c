@@ -724,6 +724,191 @@ static void test_wal_early_roll_from_unwritten(void **state)
 	free(first);
 }
 
+/* Files named spare-*.tmp in dir (checkpointed segments kept for reuse). */
+static int count_spares(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, "spare-", 6) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Copy every regular file of src into dst (a crash image: whatever the
+ * files hold now, as a machine crash would leave them once synced). */
+static void copy_dir(const char *src, const char *dst)
+{
+	struct dirent *de;
+	DIR *d = opendir(src);
+	static uint8_t buf[65536];
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		char a[4096], b[4096];
+		struct stat st;
+		int in, out;
+		ssize_t k;
+
+		snprintf(a, sizeof a, "%s/%s", src, de->d_name);
+		snprintf(b, sizeof b, "%s/%s", dst, de->d_name);
+		if (stat(a, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		in = open(a, O_RDONLY);
+		out = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		assert_true(in >= 0 && out >= 0);
+		while ((k = read(in, buf, sizeof buf)) > 0)
+			assert_int_equal(write(out, buf, (size_t)k), k);
+		assert_int_equal(k, 0);
+		close(in);
+		close(out);
+	}
+	closedir(d);
+}
+
+/* Checkpointed segments become spares (not while a reader is open) and
+ * later segments reuse them: the same inodes come back under new names.
+ * Records stay intact across rolls out of recycled segments (whose stale
+ * end is cleared), in a crash image taken while the active segment is a
+ * recycled one (its stale records count as a torn tail), and after a
+ * clean close, which cuts the active segment at its last record and
+ * removes the spares (the reopen finds no torn bytes). */
+static void test_wal_recycled_segments(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t seg = 64 * 1024;
+	chronik_wal *w = open_wal(f->dir, seg, CHRONIK_WAL_SYNC_DATA);
+	chronik_wal *c;
+	chronik_wal_reader *r = NULL;
+	chronik_wal_recovery rec = {.version = CHRONIK_WAL_RECOVERY_VERSION};
+	/* Every segment file seen, by inode, with the base LSN it had
+	 * then; an fd stays open on each so that no new file can get the
+	 * inode number of a deleted one. */
+	struct {
+		ino_t ino;
+		uint64_t base;
+		int fd;
+	} seen[1024];
+	size_t nseen = 0;
+	uint64_t last = 300, ckpt = 200;
+	int spared = 0, old_recycled = 0, active_recycled = 0, images = 0;
+	char *img = wt_tmpdir();
+
+	append_range(w, 1, last);
+	assert_int_equal(chronik_wal_wait(w, last, -1), 0);
+	assert_int_equal(chronik_wal_reader_open(&r, w, 1), 0);
+	assert_int_equal(chronik_wal_checkpoint(w, ckpt), 0);
+	assert_int_equal(count_spares(f->dir), 0);
+	chronik_wal_reader_close(r);
+
+	/* Rounds of appends and checkpoints (bounded) until the writer
+	 * has rolled out of a recycled segment (clearing its stale end)
+	 * and writes into one now, with crash images taken along the way.
+	 * Whether a roll finds a spare prepared depends on the preparer's
+	 * timing: a short pause after each round gives it time. */
+	for (int round = 0; round < 400; round++) {
+		int nseg = wt_count_segments(f->dir), recycled = 0;
+
+		active_recycled = 0;
+		for (int i = 0; i < nseg; i++) {
+			char *p = wt_segment(f->dir, i);
+			struct stat st;
+			uint64_t base;
+			size_t k;
+
+			assert_non_null(p);
+			assert_int_equal(stat(p, &st), 0);
+			assert_int_equal(sscanf(strrchr(p, '/') + 1,
+						"%" SCNu64, &base), 1);
+			for (k = 0; k < nseen && seen[k].ino != st.st_ino; k++)
+				;
+			if (k == nseen) {
+				assert_true(nseen < 1024);
+				seen[k].ino = st.st_ino;
+				seen[k].base = base;
+				seen[k].fd = open(p, O_RDONLY);
+				assert_true(seen[k].fd >= 0);
+				nseen++;
+			} else if (seen[k].base != base) {
+				recycled++;
+				if (i + 1 < nseg)
+					old_recycled = 1;
+				else
+					active_recycled = 1;
+			}
+			free(p);
+		}
+		if (recycled) {
+			/* A crash image now: recovery must accept it (an
+			 * older segment not ending in zeros is corruption). */
+			wt_rmrf(img);
+			assert_int_equal(mkdir(img, 0755), 0);
+			copy_dir(f->dir, img);
+			c = open_wal(img, seg, CHRONIK_WAL_SYNC_DATA);
+			check_range(c, ckpt, last);
+			assert_int_equal(chronik_wal_close(c), 0);
+			images++;
+		}
+		if (old_recycled && active_recycled && images >= 20)
+			break;
+		append_range(w, last + 1, last + 40);
+		last += 40;
+		assert_int_equal(chronik_wal_wait(w, last, -1), 0);
+		ckpt = last - 60;
+		assert_int_equal(chronik_wal_checkpoint(w, ckpt), 0);
+		spared |= count_spares(f->dir) > 0;
+		usleep(2000);
+	}
+	for (size_t k = 0; k < nseen; k++)
+		close(seen[k].fd);
+	assert_true(spared);
+	assert_true(old_recycled);
+	assert_true(active_recycled);
+	check_range(w, ckpt, last);
+
+	/* Crash image: the active segment still holds stale records past
+	 * its last one. */
+	wt_rmrf(img);
+	assert_int_equal(mkdir(img, 0755), 0);
+	copy_dir(f->dir, img);
+	c = open_wal(img, seg, CHRONIK_WAL_SYNC_DATA);
+	assert_int_equal(chronik_wal_recovery_get(&rec, c), 0);
+	assert_int_equal(rec.corrupt, 0);
+	assert_true(rec.torn_bytes > 0);
+	check_range(c, ckpt, last);
+	append_range(c, last + 1, last + 200);
+	check_range(c, ckpt, last + 200);
+	assert_int_equal(chronik_wal_close(c), 0);
+	c = open_wal(img, seg, CHRONIK_WAL_SYNC_DATA);
+	check_range(c, ckpt, last + 200);
+	assert_int_equal(chronik_wal_close(c), 0);
+
+	/* Clean close: no spares left, no torn tail on reopen, and the
+	 * segment cut at close is left early for a prepared one. */
+	assert_int_equal(chronik_wal_close(w), 0);
+	assert_int_equal(count_spares(f->dir), 0);
+	w = open_wal(f->dir, seg, CHRONIK_WAL_SYNC_DATA);
+	assert_int_equal(chronik_wal_recovery_get(&rec, w), 0);
+	assert_int_equal(rec.corrupt, 0);
+	assert_int_equal(rec.torn_bytes, 0);
+	check_range(w, ckpt, last);
+	append_range(w, last + 1, last + 400);
+	last += 400;
+	check_range(w, ckpt, last);
+	assert_int_equal(chronik_wal_close(w), 0);
+	w = open_wal(f->dir, seg, CHRONIK_WAL_SYNC_DATA);
+	assert_int_equal(chronik_wal_recovery_get(&rec, w), 0);
+	assert_int_equal(rec.torn_bytes, 0);
+	check_range(w, ckpt, last);
+	assert_int_equal(chronik_wal_close(w), 0);
+	wt_rmrf(img);
+	free(img);
+}
+
 static void test_wal_sync_none(void **state)
 {
 	struct fixture *f = *state;
@@ -954,6 +1139,8 @@ int main(void)
 			test_wal_checkpoint_deletes_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_wal_early_roll_from_unwritten, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_recycled_segments,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_sync_none, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_wal_profiles_all_work,

@@ -489,7 +489,9 @@ CHRONIK_WAL_API int chronik_wal_status(const chronik_wal *w);
  *
  * The checkpoint LSN is made durable in the directory (a small file,
  * written and renamed atomically), then every segment whose records are
- * all below it is deleted. Never deletes the segment being written.
+ * all below it is deleted, or (since 0.3.1) kept as a spare that a later
+ * segment reuses (up to 4 spares, none while a reader is open; close and
+ * open delete them). Never deletes the segment being written.
  * Checkpoints never move backwards (a lower LSN is a no-op).
  *
  * @param w   the handle.
