@@ -246,6 +246,11 @@ int slog_seg_append(struct slog_seg *g, const chronik_storage_topic_config *c,
  * indexes, so they must be written (slog_wbuf_flush) before the
  * partition lock is released. */
 #define SLOG_WBUF_IOV 64
+/* And at most about this many bytes per run: the run is copied into the
+ * page cache under the partition lock, which producers' appends need
+ * too (a 64-batch run of ~9 KiB batches held it for hundreds of
+ * microseconds). */
+#define SLOG_RUN_MAX_BYTES ((size_t)64 << 10)
 struct slog_wbuf {
 	struct slog_seg *g;
 	uint64_t pos;      /* file position of iov[0] */

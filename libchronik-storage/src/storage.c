@@ -1200,6 +1200,14 @@ CHRONIK_STORAGE_API int chronik_storage_partition_offsets(
 	return 0;
 }
 
+CHRONIK_STORAGE_API int64_t chronik_storage_partition_high_watermark(
+	const chronik_storage_partition *p)
+{
+	if (!p)
+		return CHRONIK_EARG;
+	return atomic_load(&((chronik_storage_partition *)p)->hw);
+}
+
 /* ------------------------------------------------------ segment writer */
 
 static int mark_dirty(chronik_storage *s, struct slog_seg *g)
@@ -1407,7 +1415,8 @@ static void *writer_main(void *arg)
 			wb.len = 0;
 			wb.g = NULL;
 			pthread_mutex_lock(&p->lock);
-			for (e = run; e && e->p == p && n < SLOG_WBUF_IOV;
+			for (e = run; e && e->p == p && n < SLOG_WBUF_IOV &&
+				      (n == 0 || wb.len < SLOG_RUN_MAX_BYTES);
 			     e = e->q_next, n++) {
 				if (e->status == 0 && r == 0)
 					r = apply_batch(s, p,

@@ -127,6 +127,10 @@ static void test_log_append_read(void **state)
 	assert_int_equal(o.log_end_offset, 300);
 	assert_int_equal(o.last_stable_offset, 300);
 	assert_int_equal(o.log_start_offset, 0);
+	/* The lock-free accessor agrees. */
+	assert_int_equal(chronik_storage_partition_high_watermark(p), 300);
+	assert_int_equal(chronik_storage_partition_high_watermark(NULL),
+			 CHRONIK_EARG);
 	/* Out of range. */
 	chronik_storage_slice sl;
 	uint8_t buf[64];

@@ -488,13 +488,15 @@ void chronik_fetch_wake(chronik_broker *b)
 
 	for (chronik_topic *t = b->topics; t; t = t->next) {
 		for (int32_t p = 0; p < t->partitions; p++) {
-			chronik_storage_offsets o;
+			int64_t hw;
 			if (!t->waiters[p])
 				continue;
-			chronik_storage_partition_offsets(&o, t->parts[p]);
-			if (o.high_watermark == t->last_hw[p])
+			/* Lock-free: this runs after every storage event. */
+			hw = chronik_storage_partition_high_watermark(
+				t->parts[p]);
+			if (hw == t->last_hw[p])
 				continue;
-			t->last_hw[p] = o.high_watermark;
+			t->last_hw[p] = hw;
 			for (chronik_fetch_waiter *w = t->waiters[p]; w;
 			     w = w->next) {
 				fetch_state *st = w->req->handler_data;
@@ -513,12 +515,10 @@ void chronik_fetch_wake(chronik_broker *b)
 	 * fetch parking later compares against a fresh value. */
 	for (chronik_topic *t = b->topics; t; t = t->next)
 		for (int32_t p = 0; p < t->partitions; p++)
-			if (!t->waiters[p]) {
-				chronik_storage_offsets o;
-				chronik_storage_partition_offsets(&o,
-								  t->parts[p]);
-				t->last_hw[p] = o.high_watermark;
-			}
+			if (!t->waiters[p])
+				t->last_hw[p] =
+					chronik_storage_partition_high_watermark(
+						t->parts[p]);
 	/* Finishing one fetch may close its connection (a failed write),
 	 * which cancels and frees other fetches of that connection: those
 	 * leave the list in unpark(), so take the head each time. */

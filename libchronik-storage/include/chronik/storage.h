@@ -473,6 +473,19 @@ CHRONIK_STORAGE_API int chronik_storage_partition_offsets(
 	chronik_storage_offsets *out, chronik_storage_partition *p);
 
 /**
+ * The partition's high watermark alone (the high_watermark of
+ * chronik_storage_partition_offsets()), read without taking the
+ * partition's lock: for callers that poll it often, e.g. an event loop
+ * checking parked fetches after every completion, which must not wait
+ * while the segment writer holds that lock to write.
+ * @param p the partition.
+ * @return the high watermark; CHRONIK_EARG for NULL.
+ * Thread-safe, lock-free. @since 0.4
+ */
+CHRONIK_STORAGE_API int64_t chronik_storage_partition_high_watermark(
+	const chronik_storage_partition *p);
+
+/**
  * Result of chronik_storage_read(): either a file range (fd >= 0, for
  * sendfile) or bytes copied into the caller's buffer (fd == -1). Plain
  * value struct. @since 0.1
