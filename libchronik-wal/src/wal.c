@@ -1206,6 +1206,14 @@ static int sync_round(chronik_wal *w, int *busy)
 	uint64_t base = w->sync_base, t0, t1;
 	int fd = w->sync_fd, r = 0;
 
+	if (w->failed) {
+		/* Failed meanwhile (the writer checks for a round to run
+		 * after its write, while the sync thread's sync may just have
+		 * failed): never sync again after a failure. */
+		w->syncing = 0;
+		pthread_cond_broadcast(&w->cv_sync);
+		return w->failed;
+	}
 	w->syncing = 1;
 	pthread_mutex_unlock(&w->lock);
 	t0 = chronik_wal__now_ns();
