@@ -185,11 +185,10 @@ static int seg_header_ok(const struct scan_seg *s, uint64_t *seg_size)
 	return 1;
 }
 
-/* Overwrite p[from, to) of a segment with zeros and sync it. */
-static int zero_range(chronik_wal *w, int fd, uint64_t from, uint64_t to)
+int chronik_wal__write_zeros(chronik_wal *w, int fd, uint64_t from,
+			     uint64_t to)
 {
 	static const uint8_t zeros[65536];
-	int r;
 
 	while (from < to) {
 		size_t n = to - from < sizeof zeros ? (size_t)(to - from)
@@ -200,8 +199,7 @@ static int zero_range(chronik_wal *w, int fd, uint64_t from, uint64_t to)
 			return k < 0 ? (int)k : -EIO;
 		from += (uint64_t)k;
 	}
-	r = w->io.sync(w->io.ctx, fd, 0);
-	return r;
+	return 0;
 }
 
 /* Scan a segment's records from its header on. Returns the offset where
@@ -458,7 +456,9 @@ int chronik_wal__recover(chronik_wal *w)
 					 name, tail_end - end, end);
 		}
 		if (tail_end > end) {
-			r = zero_range(w, s.fd, end, tail_end);
+			r = chronik_wal__write_zeros(w, s.fd, end, tail_end);
+			if (r == 0)
+				r = w->io.sync(w->io.ctx, s.fd, 0);
 			if (r < 0) {
 				chronik_wal__set_error(w, "clear tail of %s/%s: "
 						       "%s", w->dir, name,

@@ -516,6 +516,20 @@ fail:
 	return r;
 }
 
+/* Delete the spare files of the slots in mask (open: all of them, a
+ * previous run's; close: those held). */
+static void spares_remove(chronik_wal *w, unsigned int mask)
+{
+	for (unsigned int k = 0; k < WAL_SPARE_MAX; k++) {
+		char spare[32];
+
+		if (!(mask & (1u << k)))
+			continue;
+		snprintf(spare, sizeof spare, WAL_SPARE_FMT, k);
+		unlinkat(w->dir_fd, spare, 0);
+	}
+}
+
 /* Make a spare (a recycled segment, see spare_put()) the next segment:
  * rename it to WAL_PREP_NAME. Its blocks are allocated and written, so
  * record writes overwrite written blocks as in a zero-filled one; what
@@ -666,18 +680,9 @@ static int seg_roll(chronik_wal *w, uint64_t base)
  * that did not fit. Writer thread, everything written is durable. */
 static int seg_clear_stale(chronik_wal *w)
 {
-	static const uint8_t zeros[65536];
-	uint64_t off = w->seg_off;
-	int r = 0;
+	int r = chronik_wal__write_zeros(w, w->seg_fd, w->seg_off,
+					 w->seg_stale_end);
 
-	while (r == 0 && off < w->seg_stale_end) {
-		size_t n = w->seg_stale_end - off < sizeof zeros
-				   ? (size_t)(w->seg_stale_end - off)
-				   : sizeof zeros;
-
-		r = io_write_all(w, w->seg_fd, zeros, n, off);
-		off += n;
-	}
 	if (r == 0 && w->opts.sync_mode != CHRONIK_WAL_SYNC_NONE)
 		r = w->io.sync(w->io.ctx, w->seg_fd,
 			       w->opts.sync_mode == CHRONIK_WAL_SYNC_FULL);
@@ -1539,12 +1544,7 @@ int chronik_wal__open_io(chronik_wal **out, const chronik_wal_options *opts,
 	/* A next segment prepared before a crash or close, and spares:
 	 * start over. */
 	unlinkat(w->dir_fd, WAL_PREP_NAME, 0);
-	for (unsigned int k = 0; k < WAL_SPARE_MAX; k++) {
-		char spare[32];
-
-		snprintf(spare, sizeof spare, WAL_SPARE_FMT, k);
-		unlinkat(w->dir_fd, spare, 0);
-	}
+	spares_remove(w, ~0u);
 	w->written_lsn = w->next_lsn - 1;
 	r = start_thread(w, &w->prep_thread, &w->prep_started, prep_main);
 	if (r == 0)
@@ -1601,14 +1601,7 @@ CHRONIK_WAL_API int chronik_wal_close(chronik_wal *w)
 			unlinkat(w->dir_fd, WAL_PREP_NAME, 0);
 		}
 	}
-	for (unsigned int k = 0; k < WAL_SPARE_MAX; k++) {
-		char spare[32];
-
-		if (!(w->spares & (1u << k)))
-			continue;
-		snprintf(spare, sizeof spare, WAL_SPARE_FMT, k);
-		unlinkat(w->dir_fd, spare, 0);
-	}
+	spares_remove(w, w->spares);
 	w->spares = 0;
 	/* A recycled active segment: cut off the stale records past the
 	 * last one written, so that the next open finds the segment ending

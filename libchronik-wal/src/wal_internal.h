@@ -296,6 +296,10 @@ void chronik_wal__seg_header(uint8_t *hdr, uint64_t base, uint64_t size);
 /* Recovery (recover.c): scans w->dir, fills w->segs, w->next_lsn, the
  * active segment state and w->rec. */
 int chronik_wal__recover(chronik_wal *w);
+/* Overwrite [from, to) of fd with zeros through the I/O hooks (no sync).
+ * 0 or the write's error. */
+int chronik_wal__write_zeros(chronik_wal *w, int fd, uint64_t from,
+			     uint64_t to);
 
 /* Reader support: find the segment holding lsn (index), under w->lock. */
 int chronik_wal__seg_find(chronik_wal *w, uint64_t lsn, uint64_t *base);
