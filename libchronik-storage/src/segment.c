@@ -123,6 +123,24 @@ static void index_close(struct slog_index *x)
 	x->fd = -1;
 }
 
+/* Zero an index's entries. Past the first page the blocks are punched
+ * out, so the map's pages are neither read nor made resident (a memset
+ * would make megabytes resident and dirty); a memset where the file
+ * system cannot punch holes. */
+static void index_zero(struct slog_index *x)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), end;
+
+	if (!x->map)
+		return;
+	end = x->map_len < pg ? x->map_len : pg;
+	memset(x->map + SLOG_IDX_HDR, 0, end - SLOG_IDX_HDR);
+	if (x->map_len > pg &&
+	    fallocate(x->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)pg, (off_t)(x->map_len - pg)) < 0)
+		memset(x->map + pg, 0, x->map_len - pg);
+}
+
 /* Open (create) an index file and map it with room for cap entries;
  * *fresh is set when the header was missing or unknown (then the file is
  * reinitialised and must be rebuilt). */
@@ -148,13 +166,20 @@ static int index_open(struct slog_index *x, const char *path,
 	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, x->fd, 0);
 	if (m == MAP_FAILED)
 		return -errno;
+	/* Looked up by binary search and appended a page at a time: no
+	 * readahead (it would fault in, and for a new sparse file zero, up
+	 * to megabytes of the map on the first access). */
+	(void)madvise(m, len, MADV_RANDOM);
 	x->map = m;
 	x->map_len = len;
 	x->cap = (len - SLOG_IDX_HDR) / esz;
 	*fresh = memcmp(m, magic, 8) != 0 || le32(m + 8) != SLOG_IDX_VERSION ||
 		 le32(m + 12) != esz || (int64_t)le64(m + 16) != base;
 	if (*fresh) {
-		memset(m, 0, len);
+		/* A new file is a hole already; an old one loses its
+		 * blocks. */
+		if (st.st_size > 0)
+			index_zero(x);
 		memcpy(m, magic, 8);
 		put_le32(m + 8, SLOG_IDX_VERSION);
 		put_le32(m + 12, (uint32_t)esz);
@@ -517,14 +542,11 @@ out:
 	return r;
 }
 
+
 static void reset_indexes(struct slog_seg *g)
 {
-	if (g->oidx.map)
-		memset(g->oidx.map + SLOG_IDX_HDR, 0,
-		       g->oidx.cap * SLOG_OIDX_ESZ);
-	if (g->tidx.map)
-		memset(g->tidx.map + SLOG_IDX_HDR, 0,
-		       g->tidx.cap * SLOG_TIDX_ESZ);
+	index_zero(&g->oidx);
+	index_zero(&g->tidx);
 	g->oidx.count = 0;
 	g->tidx.count = 0;
 	g->last_oidx_pos = 0;

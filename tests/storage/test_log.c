@@ -322,6 +322,23 @@ static void test_log_rejects_bad_batches(void **state)
 	free(b);
 }
 
+/* The base offset of the first batch a read at `want` returns from a
+ * segment file (found through the offset index). */
+static int64_t first_base_read(chronik_storage_partition *p, int64_t want)
+{
+	chronik_storage_slice sl;
+	uint8_t hdr[8];
+	int64_t base = 0;
+
+	assert_int_equal(chronik_storage_read(&sl, p, want, 1000, NULL, 0), 0);
+	assert_true(sl.fd >= 0);
+	assert_int_equal(pread(sl.fd, hdr, 8, (off_t)sl.file_position), 8);
+	close(sl.fd);
+	for (int k = 0; k < 8; k++)
+		base = base << 8 | hdr[k];
+	return base;
+}
+
 static void test_log_roll_index_lookup(void **state)
 {
 	struct fixture *f = *state;
@@ -336,25 +353,8 @@ static void test_log_roll_index_lookup(void **state)
 	srand(7);
 	for (int i = 0; i < 200; i++) {
 		int64_t want = rand() % 800;
-		chronik_storage_slice sl;
-		uint8_t hdr[61];
-		chronik_protocol_batch_header h;
 
-		assert_int_equal(chronik_storage_read(&sl, p, want, 1000,
-						      NULL, 0), 0);
-		assert_true(sl.fd >= 0);
-		assert_int_equal(pread(sl.fd, hdr, 61,
-				       (off_t)sl.file_position), 61);
-		close(sl.fd);
-		chronik_protocol_batch b;
-		(void)h;
-		assert_int_equal(chronik_protocol_batch_parse(&b, hdr, 61) ==
-					 CHRONIK_ETRUNCATED ||
-				 1, 1);
-		int64_t base = 0;
-		for (int k = 0; k < 8; k++)
-			base = base << 8 | hdr[k];
-		assert_int_equal(base, want - want % 2);
+		assert_int_equal(first_base_read(p, want), want - want % 2);
 	}
 	/* ListOffsets: batch i has timestamp 100000 + 10 i. */
 	assert_int_equal(chronik_storage_lookup_time(&off, &ts, p, 100000 +
@@ -548,6 +548,75 @@ static void test_log_repairs_index_and_tail(void **state)
 	assert_int_equal(chronik_storage_lookup_time(&off, &ts, p, 5 + 505),
 			 0);
 	assert_int_equal(off, 51);
+}
+
+static long rss_kb(void)
+{
+	long pages = 0, res = 0;
+	FILE *fp = fopen("/proc/self/statm", "r");
+
+	if (fp) {
+		if (fscanf(fp, "%ld %ld", &pages, &res) != 2)
+			res = 0;
+		fclose(fp);
+	}
+	return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Index files are sized for a whole segment (2 and 3 MiB at the default
+ * 1 GiB) but stay sparse and mostly unmapped: a partition costs pages,
+ * not megabytes, of memory and disk. An index whose header is unknown is
+ * reinitialised the same way (its old blocks dropped) and rebuilt. */
+static void test_log_indexes_stay_sparse(void **state)
+{
+	struct fixture *f = *state;
+	chronik_storage_topic_config c;
+	chronik_storage_partition *p;
+	struct stat st;
+	char path[4200];
+	long before = rss_kb();
+	int fd;
+
+	chronik_storage_topic_config_init(&c,
+					  CHRONIK_STORAGE_TOPIC_CONFIG_VERSION);
+	for (int i = 0; i < 64; i++) {
+		p = NULL;
+		assert_int_equal(chronik_storage_partition_open(
+					 &p, f->s, "wide", i, &c), 0);
+	}
+	/* Was ~5 MiB a partition (every page zeroed through the map). */
+	assert_true(rss_kb() - before < 16 * 1024);
+	snprintf(path, sizeof path, "%s/topics/wide-63/%020d.index", f->dir,
+		 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size >= 2 * 1024 * 1024);
+	assert_true((long long)st.st_blocks * 512 <= 64 * 1024);
+
+	p = part(f->s, 0, 512);
+	append_n(p, 300, 2, 60, 100000);
+	assert_int_equal(chronik_storage_close(f->s), 0);
+	/* An unknown header, and junk far into the file. */
+	seg_file(path, sizeof path, f, 0, ".index");
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "NOTANIDX", 8, 0), 8);
+	assert_int_equal(pwrite(fd, "junk", 4, 1024 * 1024), 4);
+	close(fd);
+	f->s = lt_open(f->dir, 0);
+	assert_non_null(f->s);
+	p = part(f->s, 0, 512);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	char junk[4];
+	assert_int_equal(pread(fd, junk, 4, 1024 * 1024), 4);
+	assert_memory_equal(junk, "\0\0\0\0", 4);
+	assert_int_equal(pread(fd, junk, 4, 0), 4);
+	assert_memory_not_equal(junk, "NOTA", 4);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true((long long)st.st_blocks * 512 <= 64 * 1024);
+	close(fd);
+	for (int64_t want = 0; want < 600; want += 37)
+		assert_int_equal(first_base_read(p, want), want - want % 2);
 }
 
 static void test_log_corrupt_segment_is_an_error(void **state)
@@ -1033,6 +1102,8 @@ int main(void)
 			test_log_repairs_index_and_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_log_corrupt_segment_is_an_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_indexes_stay_sparse,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_append_time, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_log_tail_cap, setup,
