@@ -121,7 +121,10 @@ struct chronik_storage_partition {
 	struct slog_entry *tail_tail;
 	pthread_cond_t applied_cv; /* with lock: the writer applied a batch */
 	int apply_waiters;
-	int dir_dirty;
+	int dir_dirty;   /* under lock: the directory needs a sync */
+	/* The active segment is a new, empty one whose directory entry is
+	 * not synced: dir_dirty once a batch is written to it. */
+	int dir_pending;
 	int recovered_trunc;
 	/* recovery point (docs/formats.md), under lock */
 	int rp_fd;

@@ -123,18 +123,22 @@ static void index_close(struct slog_index *x)
 	x->fd = -1;
 }
 
-/* Zero an index's entries. Past the first page the blocks are punched
- * out, so the map's pages are neither read nor made resident (a memset
- * would make megabytes resident and dirty); a memset where the file
- * system cannot punch holes. */
+/* Zero an index's entries (the header stays) without touching its map:
+ * the rest of the first page is written with zeros, the blocks after it
+ * are punched out, so no page of the map is read or made resident (a
+ * memset would make megabytes resident and dirty). Falls back to a
+ * memset where the file system cannot punch holes. */
 static void index_zero(struct slog_index *x)
 {
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE), end;
+	static const uint8_t zeros[4096];
+	size_t pg = sizeof zeros, end;
 
 	if (!x->map)
 		return;
 	end = x->map_len < pg ? x->map_len : pg;
-	memset(x->map + SLOG_IDX_HDR, 0, end - SLOG_IDX_HDR);
+	if (pwrite(x->fd, zeros, end - SLOG_IDX_HDR, SLOG_IDX_HDR) !=
+	    (ssize_t)(end - SLOG_IDX_HDR))
+		memset(x->map + SLOG_IDX_HDR, 0, end - SLOG_IDX_HDR);
 	if (x->map_len > pg &&
 	    fallocate(x->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      (off_t)pg, (off_t)(x->map_len - pg)) < 0)
@@ -149,8 +153,9 @@ static int index_open(struct slog_index *x, const char *path,
 		      int *fresh)
 {
 	struct stat st;
-	uint8_t *m;
+	uint8_t *m, hdr[SLOG_IDX_HDR];
 	size_t len = SLOG_IDX_HDR + cap * esz;
+	ssize_t n;
 
 	x->esz = esz;
 	x->count = 0;
@@ -173,17 +178,25 @@ static int index_open(struct slog_index *x, const char *path,
 	x->map = m;
 	x->map_len = len;
 	x->cap = (len - SLOG_IDX_HDR) / esz;
-	*fresh = memcmp(m, magic, 8) != 0 || le32(m + 8) != SLOG_IDX_VERSION ||
-		 le32(m + 12) != esz || (int64_t)le64(m + 16) != base;
+	/* The header by pread/pwrite: an index nothing was added to (an
+	 * idle partition) has no page of its map resident. */
+	n = pread(x->fd, hdr, sizeof hdr, 0);
+	if (n < 0)
+		return -errno;
+	*fresh = n != (ssize_t)sizeof hdr || memcmp(hdr, magic, 8) != 0 ||
+		 le32(hdr + 8) != SLOG_IDX_VERSION || le32(hdr + 12) != esz ||
+		 (int64_t)le64(hdr + 16) != base;
 	if (*fresh) {
 		/* A new file is a hole already; an old one loses its
 		 * blocks. */
 		if (st.st_size > 0)
 			index_zero(x);
-		memcpy(m, magic, 8);
-		put_le32(m + 8, SLOG_IDX_VERSION);
-		put_le32(m + 12, (uint32_t)esz);
-		put_le64(m + 16, (uint64_t)base);
+		memcpy(hdr, magic, 8);
+		put_le32(hdr + 8, SLOG_IDX_VERSION);
+		put_le32(hdr + 12, (uint32_t)esz);
+		put_le64(hdr + 16, (uint64_t)base);
+		if (pwrite(x->fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
+			return errno ? -errno : -EIO;
 	}
 	return 0;
 }

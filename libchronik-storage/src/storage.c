@@ -613,7 +613,9 @@ static int part_load(chronik_storage_partition *p)
 		if ((r = slog_seg_create(&g, p, 0, NULL)) < 0 ||
 		    (r = push_seg(p, g)) < 0)
 			goto out;
-		p->dir_dirty = 1;
+		/* An empty segment that a crash loses is created again:
+		 * its directory entry is synced once it holds data. */
+		p->dir_pending = 1;
 	}
 	r = read_lso(p, &p->log_start);
 	if (r < 0)
@@ -1279,6 +1281,10 @@ static int apply_batch(chronik_storage *s, chronik_storage_partition *p,
 				strerror(-r));
 	p->seg_end = h.last + 1;
 	p->rp_dirty = 1;
+	if (p->dir_pending) {
+		p->dir_pending = 0;
+		p->dir_dirty = 1;
+	}
 	if (replay) {
 		p->next_offset = p->seg_end;
 		atomic_store(&p->hw, p->seg_end);
@@ -1304,29 +1310,33 @@ static int flush_segments(chronik_storage *s)
 	}
 	s->ndirty = 0;
 	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < s->nparts; i++) {
-		chronik_storage_partition *p = s->parts[i];
-
-		if (p->dir_dirty) {
-			p->dir_dirty = 0;
-			if (r == 0 && s->opts.sync_segments)
-				r = chronik_util_fsync_dir(p->dir);
-		}
-	}
 	nparts = s->nparts;
 	parts = malloc((nparts ? nparts : 1) * sizeof *parts);
 	if (parts && nparts)
 		memcpy(parts, s->parts, nparts * sizeof *parts);
 	pthread_mutex_unlock(&s->lock);
-	/* New recovery points: everything written so far is synced. Not
-	 * fatal if one fails (an older one stays valid, open just checks
-	 * more). Partitions are never freed before close. */
-	for (size_t i = 0; r == 0 && parts && i < nparts; i++) {
+	if (!parts && r == 0) /* no checkpoint this time */
+		r = slog_err(s, -ENOMEM, "flush: out of memory");
+	/* Directory entries (segments created or removed), then new
+	 * recovery points: everything written so far is synced. A
+	 * recovery point that fails is not fatal (an older one stays
+	 * valid, open just checks more). Partitions are never freed before
+	 * close; a directory is synced under its partition's lock, which
+	 * a deletion's rename takes. Without the storage's lock: appends
+	 * to other partitions go on. */
+	for (size_t i = 0; r == 0 && i < nparts; i++) {
 		chronik_storage_partition *p = parts[i];
 		int w = 0, k;
 
 		pthread_mutex_lock(&p->lock);
-		if (p->rp_dirty && p->rp_fd >= 0 && !p->deleted) {
+		if (p->dir_dirty && !p->deleted) {
+			p->dir_dirty = 0;
+			if (s->opts.sync_segments &&
+			    (r = chronik_util_fsync_dir(p->dir)) < 0)
+				slog_err(s, r, "fsync %s: %s", p->dir,
+					 strerror(-r));
+		}
+		if (r == 0 && p->rp_dirty && p->rp_fd >= 0 && !p->deleted) {
 			w = 1;
 			if ((k = write_rp(p, 0)) < 0)
 				slog_log(s, 1, "%s: write %s: %s", p->name,
