@@ -252,6 +252,16 @@ bad:
 }
 
 /* Add a topic to the cache and open its partitions (loop thread). */
+static void topic_free(chronik_topic *t)
+{
+	free(t->name);
+	free(t->parts);
+	free(t->waiters);
+	free(t->last_hw);
+	free(t->watch_idx);
+	free(t);
+}
+
 static int topic_add(chronik_broker *b, const chronik_storage_meta_topic *mt,
 		     chronik_topic **out)
 {
@@ -267,7 +277,9 @@ static int topic_add(chronik_broker *b, const chronik_storage_meta_topic *mt,
 	t->parts = calloc((size_t)mt->partitions, sizeof *t->parts);
 	t->waiters = calloc((size_t)mt->partitions, sizeof *t->waiters);
 	t->last_hw = calloc((size_t)mt->partitions, sizeof *t->last_hw);
-	if (!t->name || !t->parts || !t->waiters || !t->last_hw) {
+	t->watch_idx = calloc((size_t)mt->partitions, sizeof *t->watch_idx);
+	if (!t->name || !t->parts || !t->waiters || !t->last_hw ||
+	    !t->watch_idx) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -288,9 +300,6 @@ static int topic_add(chronik_broker *b, const chronik_storage_meta_topic *mt,
 						  b->storage));
 			goto fail;
 		}
-		chronik_storage_offsets o;
-		chronik_storage_partition_offsets(&o, t->parts[p]);
-		t->last_hw[p] = o.high_watermark;
 	}
 	t->next = b->topics;
 	b->topics = t;
@@ -300,21 +309,8 @@ static int topic_add(chronik_broker *b, const chronik_storage_meta_topic *mt,
 		*out = t;
 	return 0;
 fail:
-	free(t->name);
-	free(t->parts);
-	free(t->waiters);
-	free(t->last_hw);
-	free(t);
+	topic_free(t);
 	return rc;
-}
-
-static void topic_free(chronik_topic *t)
-{
-	free(t->name);
-	free(t->parts);
-	free(t->waiters);
-	free(t->last_hw);
-	free(t);
 }
 
 /* A topic whose partition logs a worker thread is deleting. */
@@ -967,6 +963,9 @@ void chronik_broker_close(chronik_broker *b)
 		b->topics = t->next;
 		topic_free(t);
 	}
+	free(b->fetch_watch);
+	b->fetch_watch = NULL;
+	b->nfetch_watch = b->capfetch_watch = 0;
 	chronik_http_stop(b->http);
 	b->http = NULL;
 	if (b->bm) {

@@ -169,7 +169,12 @@ struct chronik_topic {
 	chronik_storage_partition **parts; /* [partitions] */
 	/* Per partition: long-polling fetches waiting for data. */
 	chronik_fetch_waiter **waiters;    /* [partitions] list heads */
-	int64_t *last_hw;                  /* [partitions] seen at wake */
+	/* [partitions] seen at the last wake-up; kept for watched
+	 * partitions only (-1 when one starts being watched). */
+	int64_t *last_hw;
+	/* [partitions] 1 + its index in the broker's fetch_watch, 0 when
+	 * no fetch waits on it. */
+	size_t *watch_idx;
 	chronik_topic *next;
 };
 
@@ -178,7 +183,15 @@ struct chronik_fetch_waiter {
 	chronik_request *req;
 	chronik_fetch_waiter *next;
 	chronik_fetch_waiter **pprev;
+	chronik_topic *topic;
+	int32_t partition;
 };
+
+/* A partition some long-polling fetch waits on (fetch.c). */
+typedef struct chronik_fetch_watch {
+	chronik_topic *topic;
+	int32_t partition;
+} chronik_fetch_watch;
 
 typedef void (*chronik_post_fn)(void *arg);
 
@@ -271,6 +284,10 @@ struct chronik_broker {
 	struct chronik_topic_deletion *deletions;
 	/* Fetch wake-ups being processed (fetch.c; loop thread). */
 	void *fetch_wake_list;
+	/* The partitions fetches wait on: what a wake-up looks at, so its
+	 * cost follows the parked fetches, not the partition count. */
+	chronik_fetch_watch *fetch_watch;
+	size_t nfetch_watch, capfetch_watch;
 	/* Random part of splice markers (chronik_splice_init). */
 	uint8_t splice_nonce[12];
 	uint32_t splice_seq;

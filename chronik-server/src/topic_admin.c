@@ -49,6 +49,7 @@ int chronik_topic_admin_grow(chronik_broker *b, chronik_topic *t,
 	chronik_storage_partition **parts;
 	chronik_fetch_waiter **waiters;
 	int64_t *last_hw;
+	size_t *watch_idx;
 	int rc;
 
 	if (np <= old)
@@ -56,14 +57,14 @@ int chronik_topic_admin_grow(chronik_broker *b, chronik_topic *t,
 	parts = calloc((size_t)np, sizeof *parts);
 	waiters = calloc((size_t)np, sizeof *waiters);
 	last_hw = calloc((size_t)np, sizeof *last_hw);
-	if (!parts || !waiters || !last_hw) {
+	watch_idx = calloc((size_t)np, sizeof *watch_idx);
+	if (!parts || !waiters || !last_hw || !watch_idx) {
 		rc = CHRONIK_ENOMEM;
 		goto fail;
 	}
 	/* Open first: a failure leaves at most empty directories that a
 	 * later attempt reuses. */
 	for (int32_t p = old; p < np; p++) {
-		chronik_storage_offsets o;
 		rc = chronik_storage_partition_open(&parts[p], b->storage,
 						    t->name, p, &t->cfg);
 		if (rc != 0) {
@@ -74,8 +75,6 @@ int chronik_topic_admin_grow(chronik_broker *b, chronik_topic *t,
 						  b->storage));
 			goto fail;
 		}
-		chronik_storage_partition_offsets(&o, parts[p]);
-		last_hw[p] = o.high_watermark;
 	}
 	/* TODO(broker): fsyncs on the loop thread, like topic creation. */
 	rc = chronik_storage_meta_topic_set_partitions(b->meta, t->name, np);
@@ -84,6 +83,7 @@ int chronik_topic_admin_grow(chronik_broker *b, chronik_topic *t,
 	for (int32_t p = 0; p < old; p++) {
 		parts[p] = t->parts[p];
 		last_hw[p] = t->last_hw[p];
+		watch_idx[p] = t->watch_idx[p];
 		waiters[p] = t->waiters[p];
 		/* The list head moved: its first waiter points back at it. */
 		if (waiters[p])
@@ -92,9 +92,11 @@ int chronik_topic_admin_grow(chronik_broker *b, chronik_topic *t,
 	free(t->parts);
 	free(t->waiters);
 	free(t->last_hw);
+	free(t->watch_idx);
 	t->parts = parts;
 	t->waiters = waiters;
 	t->last_hw = last_hw;
+	t->watch_idx = watch_idx;
 	t->partitions = np;
 	b->partition_count += np - old;
 	chronik_gauge_set(b->bm->partitions, b->partition_count);
@@ -105,6 +107,7 @@ fail:
 	free(parts);
 	free(waiters);
 	free(last_hw);
+	free(watch_idx);
 	return rc;
 }
 

@@ -303,6 +303,44 @@ static size_t fetch_build(fetch_state *st, bool *error)
 	return total;
 }
 
+/* Start watching (t, p) for a fetch that saw high watermark `seen`
+ * there (-1: unknown, so the next wake-up re-runs the fetch once). Not
+ * the current value: it may have moved since, its event still to come. */
+static bool watch_add(chronik_broker *b, chronik_topic *t, int32_t p,
+		      int64_t seen)
+{
+	if (b->nfetch_watch == b->capfetch_watch) {
+		size_t cap = b->capfetch_watch ? b->capfetch_watch * 2 : 16;
+		chronik_fetch_watch *nw = realloc(b->fetch_watch,
+						  cap * sizeof *nw);
+		if (!nw)
+			return false;
+		b->fetch_watch = nw;
+		b->capfetch_watch = cap;
+	}
+	b->fetch_watch[b->nfetch_watch].topic = t;
+	b->fetch_watch[b->nfetch_watch].partition = p;
+	t->watch_idx[p] = ++b->nfetch_watch;
+	t->last_hw[p] = seen;
+	return true;
+}
+
+/* Its last waiter left: stop watching (t, p). */
+static void watch_remove(chronik_broker *b, chronik_topic *t, int32_t p)
+{
+	size_t i = t->watch_idx[p];
+	chronik_fetch_watch *last;
+
+	if (i == 0)
+		return;
+	t->watch_idx[p] = 0;
+	last = &b->fetch_watch[--b->nfetch_watch];
+	if (i - 1 != b->nfetch_watch) {
+		b->fetch_watch[i - 1] = *last;
+		last->topic->watch_idx[last->partition] = i;
+	}
+}
+
 static void unpark(fetch_state *st)
 {
 	for (size_t i = 0; i < st->nwaiters; i++) {
@@ -314,6 +352,9 @@ static void unpark(fetch_state *st)
 			w->next->pprev = w->pprev;
 		w->pprev = NULL;
 		w->next = NULL;
+		if (!w->topic->waiters[w->partition])
+			watch_remove(st->req->broker, w->topic,
+				     w->partition);
 	}
 	st->nwaiters = 0;
 	if (st->dirty) {
@@ -429,6 +470,18 @@ void chronik_fetch_cancel(chronik_request *req)
 	fetch_cancel(req);
 }
 
+/* The high watermark the last build saw for the request's topic i,
+ * partition j (-1 if it did not read that partition). */
+static int64_t seen_hw(const fetch_state *st, int32_t i, int32_t j)
+{
+	const chronik_protocol_fetch_response *resp = st->req->resp;
+
+	if (i >= resp->responses_count ||
+	    j >= resp->responses[i].partitions_count)
+		return -1;
+	return resp->responses[i].partitions[j].high_watermark;
+}
+
 static void park(fetch_state *st)
 {
 	chronik_request *req = st->req;
@@ -462,8 +515,13 @@ static void park(fetch_state *st)
 			int32_t p = ft->partitions[j].partition;
 			if (p < 0 || p >= t->partitions)
 				continue;
+			if (!t->waiters[p] && !t->watch_idx[p] &&
+			    !watch_add(b, t, p, seen_hw(st, i, j)))
+				continue; /* no memory: the timer answers */
 			chronik_fetch_waiter *w = &st->waiters[k++];
 			w->req = req;
+			w->topic = t;
+			w->partition = p;
 			w->next = t->waiters[p];
 			if (w->next)
 				w->next->pprev = &w->next;
@@ -486,39 +544,29 @@ void chronik_fetch_wake(chronik_broker *b)
 {
 	fetch_state **list = (fetch_state **)&b->fetch_wake_list;
 
-	for (chronik_topic *t = b->topics; t; t = t->next) {
-		for (int32_t p = 0; p < t->partitions; p++) {
-			int64_t hw;
-			if (!t->waiters[p])
+	/* Only the partitions fetches wait on (this runs after every
+	 * storage event; the high watermark is read without a lock). */
+	for (size_t i = 0; i < b->nfetch_watch; i++) {
+		chronik_topic *t = b->fetch_watch[i].topic;
+		int32_t p = b->fetch_watch[i].partition;
+		int64_t hw = chronik_storage_partition_high_watermark(
+			t->parts[p]);
+
+		if (hw == t->last_hw[p])
+			continue;
+		t->last_hw[p] = hw;
+		for (chronik_fetch_waiter *w = t->waiters[p]; w; w = w->next) {
+			fetch_state *st = w->req->handler_data;
+			if (st->dirty)
 				continue;
-			/* Lock-free: this runs after every storage event. */
-			hw = chronik_storage_partition_high_watermark(
-				t->parts[p]);
-			if (hw == t->last_hw[p])
-				continue;
-			t->last_hw[p] = hw;
-			for (chronik_fetch_waiter *w = t->waiters[p]; w;
-			     w = w->next) {
-				fetch_state *st = w->req->handler_data;
-				if (st->dirty)
-					continue;
-				st->dirty = true;
-				st->dirty_next = *list;
-				if (*list)
-					(*list)->dirty_pprev = &st->dirty_next;
-				st->dirty_pprev = list;
-				*list = st;
-			}
+			st->dirty = true;
+			st->dirty_next = *list;
+			if (*list)
+				(*list)->dirty_pprev = &st->dirty_next;
+			st->dirty_pprev = list;
+			*list = st;
 		}
 	}
-	/* Keep last_hw current for partitions nobody waits on, so a
-	 * fetch parking later compares against a fresh value. */
-	for (chronik_topic *t = b->topics; t; t = t->next)
-		for (int32_t p = 0; p < t->partitions; p++)
-			if (!t->waiters[p])
-				t->last_hw[p] =
-					chronik_storage_partition_high_watermark(
-						t->parts[p]);
 	/* Finishing one fetch may close its connection (a failed write),
 	 * which cancels and frees other fetches of that connection: those
 	 * leave the list in unpark(), so take the head each time. */
