@@ -437,11 +437,13 @@ int chronik_broker_topic_delete(chronik_broker *b, const char *name)
 	rc = chronik_storage_meta_topic_mark_deleted(b->meta, name);
 	if (rc != 0)
 		return rc;
-	/* Long polls on it answer now (they see the topic gone). */
+	/* Long polls on it answer now, rebuilt without the topic: they
+	 * carry UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID by id), as
+	 * Kafka's delayed fetches do. */
+	*pp = t->next;
 	for (int32_t p = 0; p < t->partitions; p++)
 		while (t->waiters[p])
 			t->waiters[p]->req->cancel(t->waiters[p]->req);
-	*pp = t->next;
 	b->partition_count -= t->partitions;
 	chronik_gauge_set(b->bm->partitions, b->partition_count);
 	chronik_log_info(b->log, "broker", "deleted topic %s", name);
