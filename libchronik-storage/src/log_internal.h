@@ -85,6 +85,11 @@ struct slog_entry {
  * them and the segment writer frees them, and a cross-thread free is
  * among the costliest things on the produce path. */
 #define SLOG_ENTRY_SMALL 2048u
+/* A recovery point is synced once the log grew this far past the last
+ * synced one (or the segment rolled): what open may have to check by CRC
+ * after a crash stays bounded, without an fdatasync per partition per
+ * flush. */
+#define SLOG_RP_SYNC_BYTES ((uint64_t)64 << 20)
 /* Two classes: one-message batches (~300-500 bytes with the header) take
  * a quarter of the memory; with acks=1 answered before durability tens of
  * thousands of them can be in flight (a slow sync, a segment sync). */
@@ -122,6 +127,10 @@ struct chronik_storage_partition {
 	pthread_cond_t applied_cv; /* with lock: the writer applied a batch */
 	int apply_waiters;
 	int dir_dirty;   /* under lock: the directory needs a sync */
+	/* Segment writer only: its entries of the list being written
+	 * (group_by_partition()). */
+	struct slog_entry *grp_head, *grp_tail;
+	struct chronik_storage_partition *grp_next;
 	/* The active segment is a new, empty one whose directory entry is
 	 * not synced: dir_dirty once a batch is written to it. */
 	int dir_pending;
@@ -131,6 +140,11 @@ struct chronik_storage_partition {
 	uint64_t rp_gen;
 	int rp_dirty;       /* segments written since the last one */
 	int64_t rp_base;    /* segment of the last one written (-1: none) */
+	/* Segment writer only: the segment and position of the last one
+	 * synced (flush_segments() syncs one once the log has grown past
+	 * it by SLOG_RP_SYNC_BYTES or rolled; -1: none). */
+	int64_t rp_sync_base;
+	uint64_t rp_sync_pos;
 	/* cleaner state, under clean_mu */
 	pthread_mutex_t clean_mu;
 	int64_t cleaned_upto;

@@ -650,6 +650,7 @@ static int part_new(chronik_storage_partition **out, chronik_storage *s,
 	p->partition = partition;
 	p->rp_fd = -1;
 	p->rp_base = -1;
+	p->rp_sync_base = -1;
 	p->topic = strndup(topic, tlen);
 	p->name = malloc(tlen + 16);
 	dl = strlen(s->topics_dir) + tlen + 16;
@@ -1292,8 +1293,15 @@ static int apply_batch(chronik_storage *s, chronik_storage_partition *p,
 	return mark_dirty(s, g);
 }
 
-/* Sync what the writer wrote, then checkpoint the WAL. Writer thread. */
-static int flush_segments(chronik_storage *s)
+/* Sync what the writer wrote, then checkpoint the WAL. Writer thread.
+ * With sync_rp (open, close) every new recovery point is synced too;
+ * otherwise only one whose partition grew SLOG_RP_SYNC_BYTES past its
+ * last synced one or rolled, the others reach the disk with the page
+ * cache's writeback: a recovery point only ever describes synced bytes,
+ * so whichever version a crash leaves is true, an older one just makes
+ * open check more (docs/storage.md). That saves an fdatasync per written
+ * partition per flush. */
+static int flush_segments(chronik_storage *s, int sync_rp)
 {
 	chronik_storage_partition **parts;
 	size_t nparts;
@@ -1327,6 +1335,8 @@ static int flush_segments(chronik_storage *s)
 	for (size_t i = 0; r == 0 && i < nparts; i++) {
 		chronik_storage_partition *p = parts[i];
 		int w = 0, k;
+		int64_t sb = 0;
+		uint64_t sp = 0;
 
 		pthread_mutex_lock(&p->lock);
 		if (p->dir_dirty && !p->deleted) {
@@ -1337,15 +1347,25 @@ static int flush_segments(chronik_storage *s)
 					 strerror(-r));
 		}
 		if (r == 0 && p->rp_dirty && p->rp_fd >= 0 && !p->deleted) {
-			w = 1;
+			const struct slog_seg *g = p->segs[p->nsegs - 1];
+
 			if ((k = write_rp(p, 0)) < 0)
 				slog_log(s, 1, "%s: write %s: %s", p->name,
 					 RP_FILE, strerror(-k));
+			sb = g->base;
+			sp = g->size;
+			w = sync_rp || sb != p->rp_sync_base ||
+			    sp < p->rp_sync_pos ||
+			    sp - p->rp_sync_pos >= SLOG_RP_SYNC_BYTES;
 		}
 		pthread_mutex_unlock(&p->lock);
-		if (w && s->opts.sync_segments && fdatasync(p->rp_fd) < 0)
+		if (w && s->opts.sync_segments && fdatasync(p->rp_fd) < 0) {
 			slog_log(s, 1, "%s: sync %s: %s", p->name, RP_FILE,
 				 strerror(errno));
+		} else if (w) {
+			p->rp_sync_base = sb;
+			p->rp_sync_pos = sp;
+		}
 	}
 	free(parts);
 	if (r == 0 && s->applied_lsn > 0) {
@@ -1355,6 +1375,46 @@ static int flush_segments(chronik_storage *s)
 				 chronik_wal_last_error(s->wal));
 	}
 	return r;
+}
+
+/* Reorder the writer's list so that each partition's entries are
+ * consecutive (their order kept): with many partitions produced to at
+ * once, consecutive entries are of different partitions, and each would
+ * be a pwritev and a lock hold of its own. Order across partitions does
+ * not matter: each partition's log, tail and sizes are its own, and the
+ * WAL checkpoint waits for the whole list. Writer thread. */
+static struct slog_entry *group_by_partition(struct slog_entry *list)
+{
+	chronik_storage_partition *first = NULL, *last = NULL;
+	struct slog_entry *out = NULL, **tail = &out;
+
+	if (!list || !list->q_next)
+		return list;
+	while (list) {
+		struct slog_entry *e = list;
+		chronik_storage_partition *p = e->p;
+
+		list = e->q_next;
+		e->q_next = NULL;
+		if (!p->grp_head) {
+			p->grp_head = e;
+			p->grp_next = NULL;
+			if (last)
+				last->grp_next = p;
+			else
+				first = p;
+			last = p;
+		} else {
+			p->grp_tail->q_next = e;
+		}
+		p->grp_tail = e;
+	}
+	for (chronik_storage_partition *p = first; p; p = p->grp_next) {
+		*tail = p->grp_head;
+		tail = &p->grp_tail->q_next;
+		p->grp_head = p->grp_tail = NULL;
+	}
+	return out;
 }
 
 static void *writer_main(void *arg)
@@ -1410,7 +1470,9 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&s->wq_mu);
 
 		size_t freed = 0;
+		uint64_t applied = 0;
 
+		list = group_by_partition(list);
 		/* Runs of consecutive entries of one partition: their
 		 * batches go out with one pwritev, under one hold of the
 		 * partition lock (readers never see a size whose bytes are
@@ -1462,8 +1524,8 @@ static void *writer_main(void *arg)
 				struct slog_entry *next = e->q_next;
 
 				if (r == 0 && e->status == 0 &&
-				    !atomic_load(&s->failed))
-					s->applied_lsn = e->lsn;
+				    e->lsn > applied)
+					applied = e->lsn;
 				freed += e->len;
 				entry_free(s, e);
 				e = next;
@@ -1474,13 +1536,17 @@ static void *writer_main(void *arg)
 			}
 		}
 		tail_release(s, freed);
+		/* Once the whole list is written (it is in LSN order no
+		 * more): the WAL may be checkpointed up to it. */
+		if (applied > s->applied_lsn && !atomic_load(&s->failed))
+			s->applied_lsn = applied;
 		if (stop || req != s->flush_done ||
 		    mono_ms() - last_flush >= iv) {
 			int r = 0;
 
 			if (s->ndirty || req != s->flush_done || stop)
 				if (!atomic_load(&s->failed))
-					r = flush_segments(s);
+					r = flush_segments(s, stop);
 			last_flush = mono_ms();
 			pthread_mutex_lock(&s->wq_mu);
 			s->flush_err = r;
@@ -2057,7 +2123,7 @@ CHRONIK_STORAGE_API int chronik_storage_open(
 		return r;
 	}
 	if ((r = load_all(s)) < 0 || (r = replay(s)) < 0 ||
-	    (r = flush_segments(s)) < 0)
+	    (r = flush_segments(s, 1)) < 0)
 		goto fail;
 	if ((r = -pthread_create(&s->writer, NULL, writer_main, s)) < 0)
 		goto fail;
