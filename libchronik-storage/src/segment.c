@@ -123,26 +123,34 @@ static void index_close(struct slog_index *x)
 	x->fd = -1;
 }
 
-/* Zero an index's entries (the header stays) without touching its map:
- * the rest of the first page is written with zeros, the blocks after it
- * are punched out, so no page of the map is read or made resident (a
- * memset would make megabytes resident and dirty). Falls back to a
- * memset where the file system cannot punch holes. */
-static void index_zero(struct slog_index *x)
+/* Zero an index file from byte `from` to its end without touching its
+ * map: up to the next 4 KiB boundary with pwrite, the blocks after it
+ * punched out, so no page of the map is read or made resident (a memset
+ * would make megabytes resident and dirty). Falls back to a memset where
+ * the file system cannot punch holes. */
+static void index_zero_from(struct slog_index *x, size_t from)
 {
 	static const uint8_t zeros[4096];
-	size_t pg = sizeof zeros, end;
+	size_t end;
 
-	if (!x->map)
+	if (!x->map || from >= x->map_len)
 		return;
-	end = x->map_len < pg ? x->map_len : pg;
-	if (pwrite(x->fd, zeros, end - SLOG_IDX_HDR, SLOG_IDX_HDR) !=
-	    (ssize_t)(end - SLOG_IDX_HDR))
-		memset(x->map + SLOG_IDX_HDR, 0, end - SLOG_IDX_HDR);
-	if (x->map_len > pg &&
+	end = (from + sizeof zeros - 1) / sizeof zeros * sizeof zeros;
+	if (end > x->map_len)
+		end = x->map_len;
+	if (end > from && pwrite(x->fd, zeros, end - from, (off_t)from) !=
+			      (ssize_t)(end - from))
+		memset(x->map + from, 0, end - from);
+	if (x->map_len > end &&
 	    fallocate(x->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      (off_t)pg, (off_t)(x->map_len - pg)) < 0)
-		memset(x->map + pg, 0, x->map_len - pg);
+		      (off_t)end, (off_t)(x->map_len - end)) < 0)
+		memset(x->map + end, 0, x->map_len - end);
+}
+
+/* Zero all entries (the header stays). */
+static void index_zero(struct slog_index *x)
+{
+	index_zero_from(x, SLOG_IDX_HDR);
 }
 
 /* Open (create) an index file and map it with room for cap entries;
@@ -680,7 +688,7 @@ int slog_seg_rebuild_indexes(chronik_storage *s, struct slog_seg *g,
 static void zero_index_rest(struct slog_index *x)
 {
 	if (x->map && x->count < x->cap)
-		memset(ent(x, x->count), 0, (x->cap - x->count) * x->esz);
+		index_zero_from(x, SLOG_IDX_HDR + x->count * x->esz);
 }
 
 /* Trust the log before `from` (a recovery point: synced and valid when it
