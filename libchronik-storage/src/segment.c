@@ -371,10 +371,8 @@ int slog_seg_create(struct slog_seg **out, chronik_storage_partition *p,
 		}
 		/* A stale index from an older segment with this base. */
 		if (!fresh) {
-			memset(g->oidx.map + SLOG_IDX_HDR, 0,
-			       g->oidx.map_len - SLOG_IDX_HDR);
-			memset(g->tidx.map + SLOG_IDX_HDR, 0,
-			       g->tidx.map_len - SLOG_IDX_HDR);
+			index_zero(&g->oidx);
+			index_zero(&g->tidx);
 		}
 	}
 	*out = g;
