@@ -109,7 +109,6 @@ def main():
         prod = Producer({'bootstrap.servers': b, 'linger.ms': 0})
         c1 = parked_consumer(b, 'lp1', [(WIDE, p) for p in range(NPARTS)],
                              prod)
-        lat = None
         produce_one(prod, WIDE, 123, b'k123')
         lat = wait_for(c1, b'k123')
         print('# parked on %d partitions: delivery in %s s' % (NPARTS, lat))

@@ -515,7 +515,8 @@ static void park(fetch_state *st)
 			int32_t p = ft->partitions[j].partition;
 			if (p < 0 || p >= t->partitions)
 				continue;
-			if (!t->waiters[p] && !t->watch_idx[p] &&
+			/* Watched exactly while it has waiters. */
+			if (!t->watch_idx[p] &&
 			    !watch_add(b, t, p, seen_hw(st, i, j)))
 				continue; /* no memory: the timer answers */
 			chronik_fetch_waiter *w = &st->waiters[k++];
